@@ -1,0 +1,84 @@
+//! The image grid of section E: n×n pixels of Δ arcsec, `img[iy][ix]` with x along FITS
+//! axis 1, pixel centres at `x_i = (i − (n−1)/2)·Δ` relative to the phase centre.
+
+use ndarray::Array2;
+
+/// Geometry of an n×n map centred on the phase centre.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageGrid {
+    /// Pixels per side.
+    pub n: usize,
+    /// Pixel size in arcsec.
+    pub pixel_arcsec: f64,
+}
+
+impl ImageGrid {
+    /// Offset of pixel index `i` from the map centre along one axis, arcsec.
+    pub fn offset_arcsec(&self, i: usize) -> f64 {
+        (i as f64 - (self.n as f64 - 1.0) / 2.0) * self.pixel_arcsec
+    }
+
+    /// The pixel offsets along one axis, arcsec.
+    pub fn axis_arcsec(&self) -> Vec<f64> {
+        (0..self.n).map(|i| self.offset_arcsec(i)).collect()
+    }
+
+    /// Fractional pixel index of an offset along one axis (inverse of [`Self::offset_arcsec`]).
+    pub fn index_of(&self, offset_arcsec: f64) -> f64 {
+        offset_arcsec / self.pixel_arcsec + (self.n as f64 - 1.0) / 2.0
+    }
+}
+
+/// A reconstructed image in the STIX frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map {
+    /// Pixel values `data[[iy, ix]]`.
+    pub data: Array2<f64>,
+    /// The grid.
+    pub grid: ImageGrid,
+    /// Phase (map) centre in the STIX frame, arcsec.
+    pub center_stix_arcsec: [f64; 2],
+    /// Physical unit of the pixel values, FITS `BUNIT` style.
+    pub unit: String,
+}
+
+impl Map {
+    /// Index `(iy, ix)` and value of the largest pixel.
+    pub fn peak(&self) -> ((usize, usize), f64) {
+        let mut best = ((0, 0), f64::NEG_INFINITY);
+        for ((iy, ix), &v) in self.data.indexed_iter() {
+            if v > best.1 {
+                best = ((iy, ix), v);
+            }
+        }
+        best
+    }
+
+    /// Offset of the largest pixel from the map centre, STIX frame, arcsec.
+    pub fn peak_offset_arcsec(&self) -> [f64; 2] {
+        let ((iy, ix), _) = self.peak();
+        [self.grid.offset_arcsec(ix), self.grid.offset_arcsec(iy)]
+    }
+
+    /// Flux-weighted centroid offset (positive pixels only) from the map centre, arcsec.
+    pub fn centroid_offset_arcsec(&self) -> [f64; 2] {
+        let (mut sx, mut sy, mut s) = (0.0, 0.0, 0.0);
+        for ((iy, ix), &v) in self.data.indexed_iter() {
+            if v > 0.0 {
+                sx += v * self.grid.offset_arcsec(ix);
+                sy += v * self.grid.offset_arcsec(iy);
+                s += v;
+            }
+        }
+        if s > 0.0 {
+            [sx / s, sy / s]
+        } else {
+            [0.0, 0.0]
+        }
+    }
+
+    /// Sum of the pixel values times the pixel area (the total flux of a per-arcsec² map).
+    pub fn integrated(&self) -> f64 {
+        self.data.sum() * self.grid.pixel_arcsec * self.grid.pixel_arcsec
+    }
+}

@@ -1,0 +1,18 @@
+//! `domain`: the STIX science of stix-archive, pure and synchronous.
+//!
+//! It reads real STIX L1 pixel-data and aspect files, builds calibrated visibilities
+//! (`shared/docs/stix-imaging.md` sections A–D, F), reconstructs images with the five
+//! algorithms of section E and writes FITS maps that `sunpy.map.Map` places on the sky
+//! plus PNG quick-looks. It never touches a database, an async runtime or the network:
+//! `jobs` and `api` build on it, never the other way round.
+
+pub mod coords;
+pub mod energy;
+pub mod imaging;
+pub mod lightcurve;
+pub mod output;
+pub mod time_range;
+pub mod visfile;
+
+/// Version string of this crate, written into every product as the software version.
+pub const SOFTWARE_VERSION: &str = concat!("stix-archive ", env!("CARGO_PKG_VERSION"));
