@@ -1,1 +1,9 @@
-//! api
+//! `api`: settings, telemetry, the GraphQL schema, HTTP routes and the start-up path of the
+//! `stix-archive` binary. Builds on `jobs` and `domain`.
+
+pub mod graphql;
+pub mod routes;
+pub mod runner;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,1 +1,131 @@
-fn main() {}
+//! `stix-archive`: the one binary. `serve` (default) runs the GraphQL API with in-process
+//! workers; `worker` runs workers only; `migrate` applies (or reverts) the schema;
+//! `print-schema` prints the GraphQL SDL. Errors end with one message and a non-zero exit.
+
+use api::runner::ServiceRunner;
+use api::settings::Settings;
+use api::startup::{Application, Backend, shutdown_signal};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "stix-archive",
+    version,
+    about = "STIX flare preview-image archive and imaging service"
+)]
+struct Cli {
+    /// Optional TOML settings file (see README for the keys).
+    #[arg(long, global = true, env = "STIX_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the GraphQL API and the in-process worker pool (the default).
+    Serve,
+    /// Run only the worker pool (scale-out on PostgreSQL).
+    Worker,
+    /// Apply the database migrations (or revert them all with --down) and exit.
+    Migrate {
+        /// Revert every migration instead.
+        #[arg(long)]
+        down: bool,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    PrintSchema,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::PrintSchema) = cli.command {
+        print!("{}", api::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("stix-archive: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    api::telemetry::init(&settings.log.format, &settings.log.filter);
+    let result: Result<(), String> = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&settings).await,
+        Command::Worker => worker(&settings).await,
+        Command::Migrate { down } => migrate(&settings, down).await,
+        Command::PrintSchema => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("stix-archive: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> Result<(), String> {
+    let app = Application::build(settings, Arc::new(ServiceRunner))
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "stix-archive listening on http://{}:{}/graphql (GraphiQL in a browser)",
+        settings
+            .server
+            .bind
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or("127.0.0.1"),
+        app.port()
+    );
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn worker(settings: &Settings) -> Result<(), String> {
+    let backend = Backend::open(settings).await.map_err(|e| e.to_string())?;
+    let state = Arc::new(jobs::worker::WorkerState {
+        db: backend.state.db.clone(),
+        queue: backend.state.queue.clone(),
+        events: backend.state.events.clone(),
+        runner: Arc::new(ServiceRunner),
+    });
+    let concurrency = settings.workers.concurrency.max(1);
+    tracing::info!(concurrency, "worker pool running");
+    jobs::worker::run_pool(
+        state,
+        concurrency,
+        std::time::Duration::from_secs(settings.server.shutdown_grace_seconds),
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn migrate(settings: &Settings, down: bool) -> Result<(), String> {
+    api::startup::ensure_writable_dir(&settings.storage.data_dir).map_err(|e| e.to_string())?;
+    let db = jobs::store::connect(
+        &settings.database.url,
+        settings.database.max_connections,
+        std::time::Duration::from_secs(settings.database.connect_timeout_seconds),
+    )
+    .await
+    .map_err(|e| format!("{e} (STIX__DATABASE__URL)"))?;
+    if down {
+        jobs::store::migrate_down(&db)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("all migrations reverted");
+    } else {
+        jobs::store::migrate(&db).await.map_err(|e| e.to_string())?;
+        eprintln!("database is up to date");
+    }
+    Ok(())
+}

@@ -1,1 +1,19 @@
-//! migrations
+//! Database migrations of the stix-archive (sea-orm-migration), for SQLite and PostgreSQL.
+//!
+//! Files are named `mYYYYMMDD_HHMMSS_verb_noun.rs`, each with `up` and `down`, and are never
+//! edited after they land: a change is a new migration. Table names never clash with apalis'
+//! own tables (`Jobs`, `Workers` on SQLite; schema `apalis` on PostgreSQL).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_archive;
+
+/// The ordered list of migrations, run at start-up by `stix-archive serve` and `migrate`.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_create_archive::Migration)]
+    }
+}

@@ -1,1 +1,9 @@
-//! e2e
+//! End-to-end tests: the real server (the production start-up path) on port 0, a real
+//! database (a fresh SQLite file per test, or a fresh PostgreSQL database per test when
+//! `TEST_DATABASE_URL` is set), real HTTP and WebSocket clients. Waits are on events with
+//! timeouts, never fixed sleeps.
+
+mod basics;
+mod jobs_ws;
+mod migrations;
+mod support;

@@ -1,0 +1,68 @@
+//! The one error type of the API: every failure a client sees is a GraphQL error with
+//! `extensions.code` and a human message; internal causes are logged, never leaked.
+
+use async_graphql::ErrorExtensions;
+
+/// An error returned to GraphQL clients.
+///
+/// It deliberately does not implement `Display`: async-graphql converts any `Display` type
+/// into an error *without* `extensions.code`, so the only way out is [`From<ApiError>`],
+/// which always sets the code.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request is wrong (`BAD_USER_INPUT`).
+    BadUserInput(String),
+    /// No or an invalid token (`UNAUTHENTICATED`).
+    Unauthenticated(String),
+    /// Authenticated but not allowed (`FORBIDDEN`).
+    Forbidden(String),
+    /// The thing asked for does not exist (`NOT_FOUND`).
+    NotFound(String),
+    /// It conflicts with the current state (`CONFLICT`).
+    Conflict(String),
+    /// Our fault (`INTERNAL`); the cause is logged, the client gets a generic message.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The message shown to the client (never the internal cause).
+    pub fn message(&self) -> &str {
+        match self {
+            ApiError::BadUserInput(m)
+            | ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m) => m,
+            ApiError::Internal(_) => "internal error",
+        }
+    }
+
+    /// The `extensions.code` value.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        if let ApiError::Internal(cause) = &e {
+            tracing::error!(%cause, "internal error in a GraphQL request");
+        }
+        let code = e.code();
+        async_graphql::Error::new(e.message()).extend_with(|_, ext| ext.set("code", code))
+    }
+}

@@ -1,0 +1,241 @@
+//! GraphQL object types. Database rows are mapped into these; they are never exposed as is.
+
+use super::scalars::BigInt;
+use async_graphql::{ID, SimpleObject};
+use chrono::{DateTime, Utc};
+use jobs::store::entities::{flare, image, science_file};
+
+/// A position on the Sun, helioprojective as seen from Solar Orbiter.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct HpcPosition {
+    /// Solar X in arcsec.
+    pub x_arcsec: f64,
+    /// Solar Y in arcsec.
+    pub y_arcsec: f64,
+}
+
+fn position(x: Option<f64>, y: Option<f64>) -> Option<HpcPosition> {
+    Some(HpcPosition {
+        x_arcsec: x?,
+        y_arcsec: y?,
+    })
+}
+
+/// Quick-look peak counts per energy band.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct QuicklookPeakCounts {
+    /// 4–10 keV.
+    pub kev_4_10: Option<f64>,
+    /// 10–15 keV.
+    pub kev_10_15: Option<f64>,
+    /// 15–25 keV.
+    pub kev_15_25: Option<f64>,
+    /// 25–50 keV.
+    pub kev_25_50: Option<f64>,
+    /// 50–84 keV.
+    pub kev_50_84: Option<f64>,
+}
+
+/// A solar flare seen by STIX.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Flare {
+    /// Public id (the STIX flare id as text).
+    pub id: ID,
+    /// STIX-style flare id `YYMMDDHHMM` of the peak.
+    pub flare_id: BigInt,
+    /// Start, UTC at Solar Orbiter.
+    pub start_time: DateTime<Utc>,
+    /// Peak, UTC at Solar Orbiter.
+    pub peak_time: DateTime<Utc>,
+    /// End, UTC at Solar Orbiter.
+    pub end_time: DateTime<Utc>,
+    /// Quick-look peak counts.
+    pub peak_counts: QuicklookPeakCounts,
+    /// GOES class, when known.
+    pub goes_class: Option<String>,
+    /// Attenuator inserted.
+    pub attenuator_in: Option<bool>,
+    /// Location, when known.
+    pub location: Option<HpcPosition>,
+    /// `flare_list` or `detected`.
+    pub source: String,
+}
+
+impl From<flare::Model> for Flare {
+    fn from(m: flare::Model) -> Self {
+        Self {
+            id: ID(m.flare_id.to_string()),
+            flare_id: BigInt(m.flare_id),
+            start_time: m.start_time,
+            peak_time: m.peak_time,
+            end_time: m.end_time,
+            peak_counts: QuicklookPeakCounts {
+                kev_4_10: m.peak_counts4_to10_kev,
+                kev_10_15: m.peak_counts10_to15_kev,
+                kev_15_25: m.peak_counts15_to25_kev,
+                kev_25_50: m.peak_counts25_to50_kev,
+                kev_50_84: m.peak_counts50_to84_kev,
+            },
+            goes_class: m.goes_class,
+            attenuator_in: m.attenuator_in,
+            location: position(m.location_hpc_x_arcsec, m.location_hpc_y_arcsec),
+            source: m.source,
+        }
+    }
+}
+
+/// An ingested STIX file.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ScienceFile {
+    /// Public id (the SHA-256 of the file).
+    pub id: ID,
+    /// STIX request unique id.
+    pub request_uid: BigInt,
+    /// `FLARE_PIXEL_DATA`, `BACKGROUND` or `ASPECT`.
+    pub product_kind: String,
+    /// File name.
+    pub file_name: String,
+    /// Product version.
+    pub version: i32,
+    /// False when a newer version exists.
+    pub is_latest: bool,
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// Observation start, UTC.
+    pub obs_start: DateTime<Utc>,
+    /// Observation end, UTC.
+    pub obs_end: DateTime<Utc>,
+    /// Number of time bins.
+    pub n_time_bins: i32,
+    /// Lowest energy, keV.
+    pub energy_low_kev: Option<f64>,
+    /// Highest finite energy, keV.
+    pub energy_high_kev: Option<f64>,
+    /// Attenuator in for some bin.
+    pub attenuator_in: Option<bool>,
+    /// When it was ingested.
+    pub ingested_at: DateTime<Utc>,
+}
+
+impl From<science_file::Model> for ScienceFile {
+    fn from(m: science_file::Model) -> Self {
+        Self {
+            id: ID(m.sha256.clone()),
+            request_uid: BigInt(m.request_uid),
+            product_kind: m.product_kind.to_uppercase(),
+            file_name: m.file_name,
+            version: m.version,
+            is_latest: m.is_latest,
+            sha256: m.sha256,
+            size_bytes: m.size_bytes,
+            obs_start: m.obs_start,
+            obs_end: m.obs_end,
+            n_time_bins: m.n_time_bins,
+            energy_low_kev: m.energy_low_kev,
+            energy_high_kev: m.energy_high_kev,
+            attenuator_in: m.attenuator_in,
+            ingested_at: m.ingested_at,
+        }
+    }
+}
+
+/// A reconstructed X-ray image.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Image {
+    /// Public id.
+    pub id: ID,
+    /// `PREVIEW` or `USER`.
+    pub kind: String,
+    /// Algorithm (`bp`, `bp-uniform`, `clean`, `mem`, `em`, `fwdfit`).
+    pub algorithm: String,
+    /// Actual lower band edge, keV.
+    pub energy_low_kev: f64,
+    /// Actual upper band edge, keV.
+    pub energy_high_kev: f64,
+    /// Actual interval start, UTC.
+    pub time_start: DateTime<Utc>,
+    /// Actual interval end, UTC.
+    pub time_end: DateTime<Utc>,
+    /// Map centre.
+    pub center: HpcPosition,
+    /// Brightest pixel.
+    pub peak: Option<HpcPosition>,
+    /// Counts before background subtraction.
+    pub total_counts: f64,
+    /// Scaled background counts subtracted.
+    pub background_counts: f64,
+    /// Integrated flux of the map.
+    pub total_flux: Option<f64>,
+    /// Validated algorithm parameters.
+    pub parameters: async_graphql::Json<serde_json::Value>,
+    /// Selection policy version (preview images).
+    pub policy_version: Option<String>,
+    /// Calibration version.
+    pub calibration_version: String,
+    /// Software version.
+    pub software_version: String,
+    /// SHA-256 of the FITS file.
+    pub fits_sha256: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<image::Model> for Image {
+    fn from(m: image::Model) -> Self {
+        Self {
+            id: ID(m.public_id.to_string()),
+            kind: m.kind.to_uppercase(),
+            algorithm: m.algorithm,
+            energy_low_kev: m.energy_low_kev,
+            energy_high_kev: m.energy_high_kev,
+            time_start: m.time_start,
+            time_end: m.time_end,
+            center: HpcPosition {
+                x_arcsec: m.center_hpc_x_arcsec,
+                y_arcsec: m.center_hpc_y_arcsec,
+            },
+            peak: position(m.peak_hpc_x_arcsec, m.peak_hpc_y_arcsec),
+            total_counts: m.total_counts,
+            background_counts: m.background_counts,
+            total_flux: m.total_flux,
+            parameters: async_graphql::Json(m.parameters),
+            policy_version: m.policy_version,
+            calibration_version: m.calibration_version,
+            software_version: m.software_version,
+            fits_sha256: m.fits_sha256,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A change of a job's status or progress.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct JobStatusEvent {
+    /// Public id of the job.
+    pub job_id: ID,
+    /// `QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`.
+    pub status: String,
+    /// Current stage.
+    pub stage: Option<String>,
+    /// Units of work done.
+    pub done: i32,
+    /// Units of work planned.
+    pub total: i32,
+    /// Error or informational message.
+    pub message: Option<String>,
+}
+
+impl From<jobs::events::JobEvent> for JobStatusEvent {
+    fn from(e: jobs::events::JobEvent) -> Self {
+        Self {
+            job_id: ID(e.job_id.to_string()),
+            status: e.status,
+            stage: e.stage,
+            done: e.done,
+            total: e.total,
+            message: e.message,
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Service settings, loaded once in `main`: defaults in code, then an optional TOML file,
+//! then `STIX__SECTION__KEY` environment overrides. Unknown keys are refused.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// A file or variable could not be read or has a wrong or unknown key.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// `[server]`: the HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on (`STIX__SERVER__BIND`), default `127.0.0.1:8000`; port 0 picks one.
+    pub bind: String,
+    /// Seconds running requests and jobs get to finish at shutdown.
+    pub shutdown_grace_seconds: u64,
+}
+
+/// `[database]`: where the archive lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` (default, a file under `./data/`) or `postgres://…` (`STIX__DATABASE__URL`).
+    pub url: String,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// Seconds to wait for the database at start-up and for a pooled connection.
+    pub connect_timeout_seconds: u64,
+}
+
+/// `[storage]`: files on disk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Directory for ingested files and FITS/PNG products (`STIX__STORAGE__DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Directory the server watches for new files (`serve --inbox`), if any.
+    pub inbox: Option<PathBuf>,
+}
+
+/// `[auth]`: tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret for JWTs (`STIX__AUTH__JWT_SECRET`). Empty: a random secret is created
+    /// once under the data directory (SQLite only; PostgreSQL deployments must set it so that
+    /// every process accepts the same tokens).
+    pub jwt_secret: SecretString,
+    /// Token lifetime in seconds.
+    pub token_ttl_seconds: u64,
+}
+
+/// `[workers]`: the in-process job workers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Job slots run at once (`STIX__WORKERS__CONCURRENCY`); 0 disables workers in `serve`.
+    pub concurrency: usize,
+}
+
+/// `[graphql]`: query limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlSettings {
+    /// Maximum query depth.
+    pub max_depth: usize,
+    /// Maximum query complexity.
+    pub max_complexity: usize,
+}
+
+/// `[log]`: structured logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// `tracing` filter, e.g. `info,stix=debug` (`RUST_LOG` wins when set).
+    pub filter: String,
+}
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP listener.
+    pub server: ServerSettings,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Files.
+    pub storage: StorageSettings,
+    /// Tokens.
+    pub auth: AuthSettings,
+    /// Workers.
+    pub workers: WorkerSettings,
+    /// GraphQL limits.
+    pub graphql: GraphqlSettings,
+    /// Logs.
+    pub log: LogSettings,
+}
+
+/// The defaults, as TOML: the single place where they are written down.
+pub const DEFAULTS_TOML: &str = r#"
+[server]
+bind = "127.0.0.1:8000"
+shutdown_grace_seconds = 30
+
+[database]
+url = "sqlite://./data/stix-archive.sqlite"
+max_connections = 8
+connect_timeout_seconds = 5
+
+[storage]
+data_dir = "./data/store"
+
+[auth]
+jwt_secret = ""
+token_ttl_seconds = 86400
+
+[workers]
+concurrency = 2
+
+[graphql]
+max_depth = 12
+max_complexity = 2000
+
+[log]
+format = "pretty"
+filter = "info"
+"#;
+
+impl Settings {
+    /// Loads defaults, then `file` (if given), then `STIX__…` variables from `env`.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULTS_TOML,
+            config::FileFormat::Toml,
+        ));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError::Invalid(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let vars: std::collections::HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("STIX__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("STIX")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(vars.into_iter().collect())),
+        );
+        let cfg = builder
+            .build()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        cfg.try_deserialize::<Settings>()
+            .map_err(|e| SettingsError::Invalid(explain_unknown(e.to_string())))
+    }
+
+    /// Loads from the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_from(file, std::env::vars())
+    }
+}
+
+/// Adds the environment-variable spelling to serde's "unknown field" message.
+fn explain_unknown(message: String) -> String {
+    if message.contains("unknown field") {
+        format!(
+            "{message} (settings are [section] key in the file or STIX__SECTION__KEY in the environment; see README)"
+        )
+    } else {
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_then_environment() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8000");
+        assert!(s.database.url.starts_with("sqlite://./data/"));
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("STIX__SERVER__BIND", "0.0.0.0:9000"),
+                ("STIX__WORKERS__CONCURRENCY", "5"),
+                ("STIX__AUTH__JWT_SECRET", "s3cret"),
+                ("STIX__STORAGE__DATA_DIR", "/tmp/x"),
+                ("STIX__DATABASE__URL", "postgres://u@h/db"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.workers.concurrency, 5);
+        assert_eq!(s.auth.jwt_secret.expose_secret(), "s3cret");
+        assert_eq!(s.storage.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(s.database.url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn unknown_or_malformed_settings_are_refused() {
+        let e = Settings::load_from(None, env(&[("STIX__SERVER__BINDD", "x")])).unwrap_err();
+        assert!(e.to_string().contains("bindd"), "{e}");
+        let e =
+            Settings::load_from(None, env(&[("STIX__WORKERS__CONCURRENCY", "many")])).unwrap_err();
+        assert!(e.to_string().contains("concurrency"), "{e}");
+        let e = Settings::load_from(Some(Path::new("/nonexistent.toml")), env(&[])).unwrap_err();
+        assert!(e.to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("stix.toml");
+        std::fs::write(&f, "[workers]\nconcurrency = 7\n").unwrap();
+        let s = Settings::load_from(Some(&f), env(&[])).unwrap();
+        assert_eq!(s.workers.concurrency, 7);
+        std::fs::write(&f, "[workers]\nconcurency = 7\n").unwrap();
+        assert!(Settings::load_from(Some(&f), env(&[])).is_err());
+    }
+}

@@ -1,0 +1,211 @@
+//! The real start-up path, used by `main` and by the end-to-end tests alike:
+//! `Application::build(settings)` checks the data directory, opens and migrates the database,
+//! sets up the queue and binds the listener (port 0 in tests); `run_until_stopped` serves
+//! HTTP and runs the in-process worker pool until the shutdown signal, then drains both.
+
+use crate::graphql::{self, AppSchema, AppState, Limits};
+use crate::routes;
+use crate::settings::Settings;
+use jobs::events::EventBus;
+use jobs::queue::Queue;
+use jobs::worker::{JobRunner, WorkerState};
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the service could not start. Each names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The data directory cannot be created or written (`STIX__STORAGE__DATA_DIR`).
+    #[error("data directory {path} is not writable (STIX__STORAGE__DATA_DIR): {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database cannot be opened or migrated (`STIX__DATABASE__URL`).
+    #[error("{0} (STIX__DATABASE__URL)")]
+    Database(#[from] jobs::store::StoreError),
+    /// The queue tables cannot be created.
+    #[error("{0}")]
+    Queue(#[from] jobs::queue::QueueError),
+    /// The listener cannot bind (`STIX__SERVER__BIND`).
+    #[error("cannot listen on {bind} (STIX__SERVER__BIND): {source}")]
+    Bind {
+        /// The address.
+        bind: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A setting is inconsistent with the others.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Creates `dir` if needed and proves it is writable.
+pub fn ensure_writable_dir(dir: &Path) -> Result<(), StartupError> {
+    let err = |source| StartupError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"ok").map_err(err)?;
+    std::fs::remove_file(&probe).map_err(err)?;
+    Ok(())
+}
+
+/// The opened database, queue and event bus: what both `serve` and one-shot commands need.
+pub struct Backend {
+    /// Resolver state.
+    pub state: AppState,
+}
+
+impl Backend {
+    /// Checks the data directory, connects, migrates and sets up the queue.
+    pub async fn open(settings: &Settings) -> Result<Self, StartupError> {
+        ensure_writable_dir(&settings.storage.data_dir)?;
+        let db = jobs::store::connect(
+            &settings.database.url,
+            settings.database.max_connections,
+            Duration::from_secs(settings.database.connect_timeout_seconds),
+        )
+        .await?;
+        jobs::store::migrate(&db).await?;
+        let batch = settings.workers.concurrency.max(1);
+        let queue = Queue::setup(&db, batch).await?;
+        Ok(Self {
+            state: AppState {
+                db,
+                queue,
+                events: EventBus::default(),
+                data_dir: settings.storage.data_dir.clone(),
+            },
+        })
+    }
+}
+
+/// A bound, ready-to-run service.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    port: u16,
+    schema: AppSchema,
+    state: AppState,
+    concurrency: usize,
+    grace: Duration,
+    runner: Arc<dyn JobRunner>,
+}
+
+impl Application {
+    /// Opens everything and binds the listener; nothing is served until `run_until_stopped`.
+    pub async fn build(
+        settings: &Settings,
+        runner: Arc<dyn JobRunner>,
+    ) -> Result<Self, StartupError> {
+        let backend = Backend::open(settings).await?;
+        let acceptor = TcpListener::bind(settings.server.bind.clone())
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Bind {
+                bind: settings.server.bind.clone(),
+                source,
+            })?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .unwrap_or(0);
+        let schema = graphql::build(
+            Some(backend.state.clone()),
+            Limits {
+                max_depth: settings.graphql.max_depth,
+                max_complexity: settings.graphql.max_complexity,
+            },
+        );
+        Ok(Self {
+            acceptor,
+            port,
+            schema,
+            state: backend.state,
+            concurrency: settings.workers.concurrency,
+            grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
+            runner,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Resolver state (database, queue, events).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting requests, lets running
+    /// requests and jobs finish within the grace period and returns.
+    pub async fn run_until_stopped<F>(self, shutdown: F) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let app = routes::build(self.schema.clone(), self.state.clone());
+        let http = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
+            app,
+            stopped(rx.clone()),
+            Some(self.grace),
+        );
+        if self.concurrency == 0 {
+            tracing::info!(port = self.port, "serving (workers disabled)");
+            return http.await;
+        }
+        let worker_state = Arc::new(WorkerState {
+            db: self.state.db.clone(),
+            queue: self.state.queue.clone(),
+            events: self.state.events.clone(),
+            runner: self.runner.clone(),
+        });
+        tracing::info!(port = self.port, workers = self.concurrency, "serving");
+        let workers =
+            jobs::worker::run_pool(worker_state, self.concurrency, self.grace, stopped(rx));
+        let (h, w) = tokio::join!(http, workers);
+        w?;
+        h
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,127 @@
+//! The apalis queue on the service's own database: `SqliteStorage` on the embedded default,
+//! `PostgresStorage` (with LISTEN/NOTIFY wake-ups) when several processes share PostgreSQL.
+//! Apalis is only the queue; the `reconstruction_jobs` table is the source of truth.
+
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The queue name in apalis' tables (fixed, so renaming Rust types never orphans tasks).
+pub const QUEUE_NAME: &str = "stix-archive";
+
+/// Attempts per task before it is left failed (transient faults retry with backoff).
+pub const MAX_ATTEMPTS: usize = 4;
+
+/// A queued task: which `reconstruction_jobs` row to work on. Versioned with `v`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueTask {
+    /// Payload version.
+    pub v: u32,
+    /// Row id in `reconstruction_jobs`.
+    pub job_id: i64,
+}
+
+impl QueueTask {
+    /// The current payload version.
+    pub const VERSION: u32 = 1;
+
+    /// A task for a job row.
+    pub fn for_job(job_id: i64) -> Self {
+        Self {
+            v: Self::VERSION,
+            job_id,
+        }
+    }
+}
+
+/// Why a task could not be queued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// apalis' own tables could not be created.
+    #[error("cannot set up the job queue: {0}")]
+    Setup(String),
+    /// Pushing failed.
+    #[error("cannot queue the task: {0}")]
+    Push(String),
+}
+
+/// The queue over whichever database the service uses.
+#[derive(Clone)]
+pub enum Queue {
+    /// Embedded SQLite.
+    Sqlite(SqliteStorage<QueueTask>),
+    /// Shared PostgreSQL.
+    Postgres(PostgresStorage<QueueTask>),
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Queue::Sqlite(_) => f.write_str("Queue::Sqlite"),
+            Queue::Postgres(_) => f.write_str("Queue::Postgres"),
+        }
+    }
+}
+
+impl Queue {
+    /// Creates apalis' tables on the same pool sea-orm uses and returns the queue.
+    pub async fn setup(db: &DatabaseConnection, batch_size: usize) -> Result<Self, QueueError> {
+        match crate::store::engine(db) {
+            crate::store::Engine::Sqlite => {
+                let pool = db.get_sqlite_connection_pool();
+                SqliteStorage::setup(pool)
+                    .await
+                    .map_err(|e| QueueError::Setup(e.to_string()))?;
+                let cfg = apalis_sqlite::Config::default()
+                    .queue(QUEUE_NAME)
+                    .batch_size(batch_size)
+                    .heartbeat_interval(Duration::from_secs(5));
+                Ok(Queue::Sqlite(SqliteStorage::new(pool).with_config(cfg)))
+            }
+            crate::store::Engine::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                PostgresStorage::setup(pool)
+                    .await
+                    .map_err(|e| QueueError::Setup(e.to_string()))?;
+                let cfg = apalis_postgres::Config::default()
+                    .queue(QUEUE_NAME)
+                    .batch_size(batch_size)
+                    .heartbeat_interval(Duration::from_secs(5));
+                Ok(Queue::Postgres(PostgresStorage::new(pool).with_config(cfg)))
+            }
+        }
+    }
+
+    /// Queues a task, optionally to run only after `delay` (retry backoff); returns its id.
+    pub async fn push(
+        &self,
+        task: QueueTask,
+        delay: Option<Duration>,
+    ) -> Result<String, QueueError> {
+        let id = TaskId::from_ulid(ulid::Ulid::generate());
+        let mut builder = TaskBuilder::new(task)
+            .task_id(id.clone())
+            .max_attempts(MAX_ATTEMPTS);
+        if let Some(d) = delay {
+            builder = builder.run_after(d);
+        }
+        let built = builder.build();
+        match self {
+            Queue::Sqlite(s) => s
+                .clone()
+                .push_task(built)
+                .await
+                .map_err(|e| QueueError::Push(e.to_string()))?,
+            Queue::Postgres(p) => p
+                .clone()
+                .push_task(built)
+                .await
+                .map_err(|e| QueueError::Push(e.to_string()))?,
+        }
+        Ok(id.to_string())
+    }
+}

@@ -1,0 +1,33 @@
+//! `users`: registered users (argon2id password hashes).
+
+use sea_orm::entity::prelude::*;
+
+/// One user.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    /// Row id.
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Public id.
+    #[sea_orm(unique)]
+    pub public_id: Uuid,
+    /// Login name.
+    #[sea_orm(unique)]
+    pub username: String,
+    /// E-mail address.
+    #[sea_orm(unique)]
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// `USER` or `ADMIN`.
+    pub role: String,
+    /// When registered.
+    pub created_at: ChronoDateTimeUtc,
+}
+
+/// Relations are queried explicitly in `store`.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

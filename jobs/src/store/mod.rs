@@ -1,0 +1,166 @@
+//! The archive database: connecting (SQLite file or PostgreSQL), migrating, and the queries
+//! the API and the workers share.
+
+pub mod entities;
+pub mod pagination;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use std::time::Duration;
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL names neither SQLite nor PostgreSQL.
+    #[error("database URL '{0}' must start with sqlite: or postgres://")]
+    UnsupportedUrl(String),
+    /// The SQLite file's directory could not be created.
+    #[error("cannot create the directory {path} for the SQLite database: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Connecting failed.
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect {
+        /// The URL with any password removed.
+        url: String,
+        /// The cause.
+        source: sea_orm::DbErr,
+    },
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(sea_orm::DbErr),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Embedded SQLite file (one process: API + workers).
+    Sqlite,
+    /// PostgreSQL (several API and worker processes share it).
+    Postgres,
+}
+
+impl Engine {
+    /// The engine named by a database URL.
+    pub fn of_url(url: &str) -> Result<Engine, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+/// The URL with the password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens the database, creating a SQLite file (and its directory) when needed, and fails
+/// within `timeout` when a server cannot be reached.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    timeout: Duration,
+) -> Result<DatabaseConnection, StoreError> {
+    let engine = Engine::of_url(url)?;
+    let mut url = url.to_string();
+    if engine == Engine::Sqlite {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let parent = std::path::Path::new(&path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = parent.filter(|_| path != ":memory:") {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        if !url.contains("mode=") {
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
+        }
+    }
+    let mut opt = ConnectOptions::new(url.clone());
+    opt.max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
+        .sqlx_logging(false);
+    let db = Database::connect(opt)
+        .await
+        .map_err(|source| StoreError::Connect {
+            url: redact(&url),
+            source,
+        })?;
+    // Prove the connection really works now, not at the first request.
+    db.ping().await.map_err(|source| StoreError::Connect {
+        url: redact(&url),
+        source,
+    })?;
+    Ok(db)
+}
+
+/// Applies all pending migrations of the archive schema.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Migrator::up(db, None).await.map_err(StoreError::Migrate)
+}
+
+/// Reverts every migration (used by `stix-archive migrate --down` and tests of `down`).
+pub async fn migrate_down(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Migrator::down(db, None).await.map_err(StoreError::Migrate)
+}
+
+/// The engine of an open connection.
+pub fn engine(db: &DatabaseConnection) -> Engine {
+    match db.get_database_backend() {
+        DbBackend::Postgres => Engine::Postgres,
+        _ => Engine::Sqlite,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact("sqlite://./data/x.sqlite"),
+            "sqlite://./data/x.sqlite"
+        );
+        assert!(Engine::of_url("mysql://x").is_err());
+    }
+}

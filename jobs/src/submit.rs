@@ -1,0 +1,96 @@
+//! Submitting work: a `reconstruction_jobs` row (the source of truth) plus a queue task.
+//! Submission is idempotent: the same kind and request while an equal job is queued,
+//! running or succeeded returns that job instead of a new one.
+
+use crate::queue::{Queue, QueueError, QueueTask};
+use crate::store::entities::reconstruction_job;
+use crate::worker::status;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Why a job could not be submitted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// Database failure.
+    #[error("database error while submitting a job: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// Queue failure.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// `preview` or `reconstruction`.
+    pub kind: String,
+    /// The versioned request payload.
+    pub request: serde_json::Value,
+    /// The science file it works on, if any.
+    pub science_file_id: Option<i64>,
+    /// The submitting user, if any.
+    pub owner_id: Option<i64>,
+}
+
+/// SHA-256 over kind, owner and the canonical JSON of the request.
+pub fn request_hash(job: &NewJob) -> String {
+    let mut h = Sha256::new();
+    h.update(job.kind.as_bytes());
+    h.update([0]);
+    h.update(job.owner_id.unwrap_or(-1).to_le_bytes());
+    // serde_json's Map keeps keys sorted (no `preserve_order`), so this is canonical.
+    h.update(job.request.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Creates (or finds) the job and queues it; returns the row and whether it is new.
+pub async fn submit(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    job: NewJob,
+) -> Result<(reconstruction_job::Model, bool), SubmitError> {
+    let hash = request_hash(&job);
+    if let Some(existing) = reconstruction_job::Entity::find()
+        .filter(reconstruction_job::Column::RequestHash.eq(hash.clone()))
+        .filter(reconstruction_job::Column::Status.is_in([
+            status::QUEUED,
+            status::RUNNING,
+            status::SUCCEEDED,
+        ]))
+        .order_by_desc(reconstruction_job::Column::Id)
+        .one(db)
+        .await?
+    {
+        return Ok((existing, false));
+    }
+    let now = Utc::now();
+    let row = reconstruction_job::ActiveModel {
+        public_id: Set(Uuid::new_v4()),
+        owner_id: Set(job.owner_id),
+        kind: Set(job.kind),
+        status: Set(status::QUEUED.to_string()),
+        stage: Set(Some("queued".to_string())),
+        progress_done: Set(0),
+        progress_total: Set(0),
+        attempts: Set(0),
+        error_code: Set(None),
+        error_message: Set(None),
+        request: Set(job.request),
+        request_hash: Set(hash),
+        science_file_id: Set(job.science_file_id),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    queue.push(QueueTask::for_job(row.id), None).await?;
+    Ok((row, true))
+}

@@ -1,0 +1,316 @@
+//! The worker pool: apalis workers on the service's queue, running each task's job row
+//! through [`JobRunner`]. Panics are caught and recorded, never kill the worker; bad input
+//! ends the job with its reason; transient faults are retried with backoff.
+
+use crate::events::{EventBus, JobEvent};
+use crate::queue::{Queue, QueueTask};
+use crate::store::entities::reconstruction_job;
+use apalis::prelude::{Attempt, BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
+use apalis_core::backend::ext::BackendExt;
+use apalis_core::backend::ext::poll_strategy::{PollSnapshot, PollStrategy};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Job statuses stored in `reconstruction_jobs.status`.
+pub mod status {
+    /// Waiting in the queue (also between retries).
+    pub const QUEUED: &str = "QUEUED";
+    /// A worker is on it.
+    pub const RUNNING: &str = "RUNNING";
+    /// Done; its images are committed.
+    pub const SUCCEEDED: &str = "SUCCEEDED";
+    /// Ended with an error (bad input, or retries exhausted).
+    pub const FAILED: &str = "FAILED";
+    /// Cancelled by its owner.
+    pub const CANCELLED: &str = "CANCELLED";
+}
+
+/// How a job attempt failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobFailure {
+    /// The input is wrong: retrying cannot help. The job ends FAILED with this reason.
+    #[error("{message}")]
+    BadInput {
+        /// Machine-readable code, e.g. `BAD_L1_FILE`.
+        code: String,
+        /// Human message.
+        message: String,
+    },
+    /// A fault that may pass (I/O, database): retried with backoff.
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// Shared state every job handler gets.
+pub struct WorkerState {
+    /// The archive database.
+    pub db: DatabaseConnection,
+    /// The queue (for re-queuing with backoff).
+    pub queue: Queue,
+    /// Status events for subscriptions.
+    pub events: EventBus,
+    /// What actually runs a job of each kind.
+    pub runner: Arc<dyn JobRunner>,
+}
+
+/// Progress reporting handed to a running job.
+#[derive(Clone)]
+pub struct Progress {
+    db: DatabaseConnection,
+    events: EventBus,
+    job: reconstruction_job::Model,
+}
+
+impl Progress {
+    /// Records and publishes a stage and `done/total` progress.
+    pub async fn report(&self, stage: &str, done: i32, total: i32) -> Result<(), JobFailure> {
+        let mut am = self.job.clone().into_active_model();
+        am.stage = Set(Some(stage.to_string()));
+        am.progress_done = Set(done);
+        am.progress_total = Set(total);
+        am.updated_at = Set(Utc::now());
+        am.update(&self.db)
+            .await
+            .map_err(|e| JobFailure::Transient(format!("recording progress: {e}")))?;
+        self.events.publish(JobEvent {
+            job_id: self.job.public_id,
+            status: status::RUNNING.to_string(),
+            stage: Some(stage.to_string()),
+            done,
+            total,
+            message: None,
+        });
+        Ok(())
+    }
+}
+
+/// Runs one job row of a given kind. Implemented by the preview pipeline and user
+/// reconstructions; must be idempotent (a retried job must not duplicate images).
+pub trait JobRunner: Send + Sync {
+    /// Runs the job to completion or failure.
+    fn run<'a>(
+        &'a self,
+        job: &'a reconstruction_job::Model,
+        progress: Progress,
+    ) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send + 'a>>;
+}
+
+/// Backoff before retry number `attempt` (1-based): 2 s, 4 s, 8 s, … capped at 60 s.
+pub fn backoff(attempt: usize) -> Duration {
+    Duration::from_secs((1u64 << attempt.min(6)).min(60))
+}
+
+/// Poll strategy that always re-arms its timer (apalis 1.0's interval strategy can lose its
+/// wake-up and then only polls on the heartbeat: dependencies.md gotcha 1).
+pub struct Tick {
+    every: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Tick {
+    /// Polls every `every`.
+    pub fn new(every: Duration) -> Self {
+        Self { every, sleep: None }
+    }
+}
+
+impl Clone for Tick {
+    fn clone(&self) -> Self {
+        Self::new(self.every)
+    }
+}
+
+impl PollStrategy for Tick {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        let every = self.every;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+        if sleep.as_mut().poll(cx).is_ready() {
+            let mut next = Box::pin(tokio::time::sleep(every));
+            let _ = next.as_mut().poll(cx);
+            self.sleep = Some(next);
+            return Poll::Ready(Some(()));
+        }
+        Poll::Pending
+    }
+}
+
+async fn set_status(
+    state: &WorkerState,
+    job: &reconstruction_job::Model,
+    new_status: &str,
+    failure: Option<(&str, &str)>,
+) -> Result<reconstruction_job::Model, sea_orm::DbErr> {
+    let now = Utc::now();
+    let mut am = job.clone().into_active_model();
+    am.status = Set(new_status.to_string());
+    am.updated_at = Set(now);
+    match new_status {
+        status::RUNNING => {
+            am.started_at = Set(Some(now));
+            am.attempts = Set(job.attempts + 1);
+            am.error_code = Set(None);
+            am.error_message = Set(None);
+        }
+        status::SUCCEEDED | status::FAILED | status::CANCELLED => am.finished_at = Set(Some(now)),
+        _ => {}
+    }
+    if let Some((code, message)) = failure {
+        am.error_code = Set(Some(code.to_string()));
+        am.error_message = Set(Some(message.to_string()));
+    }
+    let saved = am.update(&state.db).await?;
+    state.events.publish(JobEvent {
+        job_id: saved.public_id,
+        status: saved.status.clone(),
+        stage: saved.stage.clone(),
+        done: saved.progress_done,
+        total: saved.progress_total,
+        message: saved.error_message.clone(),
+    });
+    Ok(saved)
+}
+
+/// The apalis handler: one attempt of one job row.
+pub async fn handle(
+    task: QueueTask,
+    attempt: Attempt,
+    state: Data<Arc<WorkerState>>,
+) -> Result<(), BoxDynError> {
+    let state: Arc<WorkerState> = (*state).clone();
+    if task.v != QueueTask::VERSION {
+        tracing::error!(
+            version = task.v,
+            "dropping a task of an unknown payload version"
+        );
+        return Ok(());
+    }
+    let Some(job) = reconstruction_job::Entity::find_by_id(task.job_id)
+        .one(&state.db)
+        .await?
+    else {
+        tracing::warn!(
+            job_id = task.job_id,
+            "task for a job row that does not exist"
+        );
+        return Ok(());
+    };
+    if job.status != status::QUEUED && job.status != status::RUNNING {
+        // Finished or cancelled already: a duplicate delivery does nothing.
+        return Ok(());
+    }
+    let job = set_status(&state, &job, status::RUNNING, None).await?;
+    let progress = Progress {
+        db: state.db.clone(),
+        events: state.events.clone(),
+        job: job.clone(),
+    };
+    let runner = state.runner.clone();
+    let job_for_run = job.clone();
+    // Run on its own task so that a panic is caught as a JoinError and recorded.
+    let outcome = tokio::spawn(async move { runner.run(&job_for_run, progress).await }).await;
+    let fresh = reconstruction_job::Entity::find_by_id(job.id)
+        .one(&state.db)
+        .await?
+        .unwrap_or(job);
+    match outcome {
+        Ok(Ok(())) => {
+            set_status(&state, &fresh, status::SUCCEEDED, None).await?;
+        }
+        Ok(Err(JobFailure::BadInput { code, message })) => {
+            tracing::warn!(job = %fresh.public_id, %code, %message, "job failed on bad input");
+            set_status(&state, &fresh, status::FAILED, Some((&code, &message))).await?;
+        }
+        Ok(Err(JobFailure::Transient(message))) => {
+            let n = attempt.current().max(fresh.attempts as usize);
+            if n >= crate::queue::MAX_ATTEMPTS {
+                tracing::error!(job = %fresh.public_id, %message, "job failed after {n} attempts");
+                set_status(
+                    &state,
+                    &fresh,
+                    status::FAILED,
+                    Some(("TRANSIENT_EXHAUSTED", &message)),
+                )
+                .await?;
+            } else {
+                tracing::warn!(job = %fresh.public_id, %message, "transient failure, retrying");
+                set_status(
+                    &state,
+                    &fresh,
+                    status::QUEUED,
+                    Some(("TRANSIENT", &message)),
+                )
+                .await?;
+                state
+                    .queue
+                    .push(QueueTask::for_job(fresh.id), Some(backoff(n)))
+                    .await?;
+            }
+        }
+        Err(join) => {
+            let message = if join.is_panic() {
+                "the job panicked (internal error)"
+            } else {
+                "the job was aborted"
+            };
+            tracing::error!(job = %fresh.public_id, "{message}: {join}");
+            set_status(&state, &fresh, status::FAILED, Some(("INTERNAL", message))).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `concurrency` job slots on the queue until `shutdown` resolves; running jobs are
+/// given `grace` to finish, the rest stay queued for the next start.
+pub async fn run_pool<F>(
+    state: Arc<WorkerState>,
+    concurrency: usize,
+    grace: Duration,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let name = format!("stix-worker-{}", ulid::Ulid::generate());
+    let monitor = Monitor::new().shutdown_timeout(grace);
+    let monitor = match state.queue.clone() {
+        Queue::Sqlite(storage) => {
+            let st = state.clone();
+            monitor.register(move |_| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(
+                        storage
+                            .clone()
+                            .poll_with_strategy(Tick::new(Duration::from_millis(200))),
+                    )
+                    .data(st.clone())
+                    .concurrency(concurrency)
+                    .build(handle)
+            })
+        }
+        Queue::Postgres(storage) => {
+            let st = state.clone();
+            monitor.register(move |_| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(storage.clone().with_pubsub())
+                    .data(st.clone())
+                    .concurrency(concurrency)
+                    .build(handle)
+            })
+        }
+    };
+    monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await
+        .map_err(std::io::Error::other)
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command of the README: every test of the workspace on the embedded default
+# (SQLite), including the FITS test that opens our maps with real astropy/sunpy.
+# Python packages go into a private virtualenv under target/ (created on first use).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/pyenv
+if ! "$venv/bin/python" -c "import sunpy.map, astropy" >/dev/null 2>&1; then
+    command -v python3 >/dev/null || { echo "scripts/test.sh: python3 is needed for the sunpy check (apt-get install python3 python3-venv)" >&2; exit 1; }
+    echo "scripts/test.sh: installing astropy + sunpy into $venv (first run only)" >&2
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "sunpy[map]"
+fi
+export STIX_PYTHON="$PWD/$venv/bin/python"
+
+cargo test --workspace --no-fail-fast "$@"

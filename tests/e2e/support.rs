@@ -1,0 +1,146 @@
+//! `spawn_app()`: one isolated service per test.
+
+use api::graphql::AppState;
+use api::runner::ServiceRunner;
+use api::settings::Settings;
+use api::startup::Application;
+use sea_orm::ConnectionTrait;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How long any single wait in a test may take before it fails.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running service and its private database and data directory.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// `ws://127.0.0.1:PORT/ws`.
+    pub ws_url: String,
+    /// Database, queue and event bus of the running service.
+    pub state: AppState,
+    /// The data directory.
+    #[allow(dead_code)] // read by the pipeline tests
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A database URL for one test: a fresh PostgreSQL database when `TEST_DATABASE_URL` is set,
+/// else a SQLite file in `dir`.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!(
+                "stix_e2e_{}",
+                ulid::Ulid::generate().to_string().to_lowercase()
+            );
+            let conn = sea_orm::Database::connect(admin.as_str())
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a throwaway database");
+            conn.close().await.ok();
+            let (base, query) = match admin.split_once('?') {
+                Some((b, q)) => (b.to_string(), format!("?{q}")),
+                None => (admin.clone(), String::new()),
+            };
+            let root = base
+                .rsplit_once('/')
+                .map(|(r, _)| r.to_string())
+                .unwrap_or(base);
+            format!("{root}/{name}{query}")
+        }
+        _ => format!("sqlite://{}/archive.sqlite", dir.display()),
+    }
+}
+
+/// Settings for a test service: port 0, private database and data directory, plus `extra`.
+pub fn test_settings(db_url: &str, data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+    let mut env: Vec<(String, String)> = vec![
+        ("STIX__SERVER__BIND".into(), "127.0.0.1:0".into()),
+        ("STIX__SERVER__SHUTDOWN_GRACE_SECONDS".into(), "10".into()),
+        ("STIX__DATABASE__URL".into(), db_url.into()),
+        (
+            "STIX__STORAGE__DATA_DIR".into(),
+            data_dir.display().to_string(),
+        ),
+        ("STIX__AUTH__JWT_SECRET".into(), "e2e-test-secret".into()),
+        ("STIX__WORKERS__CONCURRENCY".into(), "2".into()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::load_from(None, env).expect("test settings are valid")
+}
+
+/// Starts a service with default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a service with extra `STIX__…` settings.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = fresh_database_url(dir.path()).await;
+    let data_dir = dir.path().join("store");
+    let settings = test_settings(&db_url, &data_dir, extra);
+    let app = Application::build(&settings, Arc::new(ServiceRunner))
+        .await
+        .expect("the service starts");
+    let port = app.port();
+    let state = app.state().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        ws_url: format!("ws://127.0.0.1:{port}/ws"),
+        state,
+        data_dir,
+        stop: Some(tx),
+        handle: Some(handle),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request and returns the whole JSON response.
+    pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .timeout(TIMEOUT)
+            .send()
+            .await
+            .expect("POST /graphql")
+            .json()
+            .await
+            .expect("a JSON response")
+    }
+
+    /// Stops the service gracefully and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            tokio::time::timeout(TIMEOUT, h)
+                .await
+                .expect("the service stops within the timeout")
+                .expect("the service task does not panic")
+                .expect("the service stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
