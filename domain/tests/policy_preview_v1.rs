@@ -76,7 +76,7 @@ fn big_flare_gets_a_peak_box_and_cadence_boxes_left_and_right() {
     let lc = curve([4.0, 10.0], &uniform_edges(0.0, 7200.0, 60.0), big_profile);
     let plan = plan_boxes(
         &flare(600.0, 6600.0),
-        &[lc.clone()],
+        std::slice::from_ref(&lc),
         &PreviewSettings::default(),
     );
     assert!(plan.skips.is_empty(), "{:?}", plan.skips);
@@ -139,18 +139,18 @@ fn faint_cadence_boxes_of_a_big_flare_are_skips_with_reasons() {
 #[test]
 fn small_flare_gets_one_whole_flare_box() {
     // Peak bin 5 000 counts (< 10 000) but 40 000 over the flare.
-    let lc = curve(
-        [4.0, 10.0],
-        &uniform_edges(0.0, 1800.0, 60.0),
-        |a, _| match a {
-            x if x == 900.0 => 5_000.0,
-            x if (600.0..1200.0).contains(&x) => 3_888.0,
-            _ => 20.0,
-        },
-    );
+    let lc = curve([4.0, 10.0], &uniform_edges(0.0, 1800.0, 60.0), |a, _| {
+        if a == 900.0 {
+            5_000.0
+        } else if (600.0..1200.0).contains(&a) {
+            3_888.0
+        } else {
+            20.0
+        }
+    });
     let plan = plan_boxes(
         &flare(600.0, 1200.0),
-        &[lc.clone()],
+        std::slice::from_ref(&lc),
         &PreviewSettings::default(),
     );
     assert!(plan.skips.is_empty());
@@ -188,7 +188,7 @@ fn below_threshold_is_a_skip_and_min_counts_is_adjustable() {
         }
     });
     let f = flare(300.0, 900.0);
-    let plan = plan_boxes(&f, &[lc.clone()], &PreviewSettings::default());
+    let plan = plan_boxes(&f, std::slice::from_ref(&lc), &PreviewSettings::default());
     assert!(plan.boxes.is_empty());
     assert_eq!(plan.skips.len(), 1);
     let s = &plan.skips[0];
@@ -221,7 +221,7 @@ fn peak_window_is_clipped_at_the_file_edge() {
     });
     let plan = plan_boxes(
         &flare(-300.0, 1400.0),
-        &[lc.clone()],
+        std::slice::from_ref(&lc),
         &PreviewSettings::default(),
     );
     let peak = &plan.boxes[0];
@@ -272,7 +272,7 @@ fn variable_bins_use_whole_bins_containing_the_edges() {
     });
     let plan = plan_boxes(
         &flare(0.0, 3600.0),
-        &[lc.clone()],
+        std::slice::from_ref(&lc),
         &PreviewSettings::default(),
     );
     // Peak bin [2000, 2040), centre 2020: window [1990, 2050] → bins [1960, 2080).
@@ -328,10 +328,12 @@ fn bands_are_planned_in_order_with_their_actual_edges() {
 }
 
 fn big_profile_short(a: f64, _b: f64) -> f64 {
-    match a {
-        x if x == 900.0 => 12_000.0,
-        x if (300.0..1500.0).contains(&x) => 1_000.0,
-        _ => 10.0,
+    if a == 900.0 {
+        12_000.0
+    } else if (300.0..1500.0).contains(&a) {
+        1_000.0
+    } else {
+        10.0
     }
 }
 
@@ -342,7 +344,7 @@ fn a_flare_outside_the_file_or_bad_settings_are_skips() {
     });
     let plan = plan_boxes(
         &flare(700.0, 900.0),
-        &[lc.clone()],
+        std::slice::from_ref(&lc),
         &PreviewSettings::default(),
     );
     assert!(plan.boxes.is_empty());
