@@ -102,6 +102,13 @@ fn big_flare_gets_a_peak_box_and_cadence_boxes_left_and_right() {
         assert_eq!(b.inputs["step"], *k);
         assert_eq!(b.inputs["settings"]["min_counts"], 10_000.0);
         assert_eq!(b.inputs["band_kev"], serde_json::json!([4.0, 10.0]));
+        assert_eq!(b.inputs["flare"]["flare_id"], "2211111100");
+        assert_eq!(b.inputs["flare"]["origin"]["source"], "listed");
+        assert_eq!(b.inputs["peak"]["window_counts"], 20_000.0);
+        assert_eq!(
+            b.inputs["flare_in_file"],
+            serde_json::to_value(range(600.0, 6600.0)).unwrap()
+        );
     }
 }
 

@@ -67,7 +67,10 @@ impl BackgroundChoice {
 
 /// True when the whole candidate `[start, end)` lies in `period`.
 fn inside_period(range: &TimeRange, period: &ElutPeriod) -> bool {
-    let last_instant = range.end - chrono::Duration::microseconds(1);
+    let last_instant = range
+        .end
+        .checked_sub_signed(chrono::Duration::microseconds(1))
+        .unwrap_or(range.end);
     period.contains(range.start) && period.contains(last_instant)
 }
 

@@ -162,7 +162,7 @@ pub struct ListedFlare {
 }
 
 impl ListedFlare {
-    /// The flare interval `[start, end)` (non-empty by construction).
+    /// The flare interval `[start, end)` (non-empty for flares read by [`read_flare_list`]).
     pub fn range(&self) -> TimeRange {
         TimeRange {
             start: self.start,

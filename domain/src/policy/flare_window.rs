@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a flare window comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "origin", rename_all = "snake_case")]
+#[serde(tag = "source", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FlareOrigin {
     /// A row of an imported flare list.
@@ -91,4 +91,32 @@ pub fn flare_windows_for_file(
 /// The overlap of two intervals, if they share some time.
 pub fn intersect(a: &TimeRange, b: &TimeRange) -> Option<TimeRange> {
     TimeRange::new(a.start.max(b.start), a.end.min(b.end)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intersection_of_intervals() {
+        let r = |s: &str| TimeRange::parse(s).unwrap();
+        let a = r("2022-11-11T11:00:00/2022-11-11T12:00:00");
+        let b = r("2022-11-11T11:30:00/2022-11-11T13:00:00");
+        assert_eq!(
+            intersect(&a, &b),
+            Some(r("2022-11-11T11:30:00/2022-11-11T12:00:00"))
+        );
+        let c = r("2022-11-11T12:00:00/2022-11-11T13:00:00");
+        assert_eq!(intersect(&a, &c), None);
+    }
+
+    #[test]
+    fn origin_serialises_with_a_source_tag() {
+        let o = FlareOrigin::Detected {
+            detector_version: "lc-baseline-v1".into(),
+        };
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["source"], "detected");
+        assert_eq!(v["detector_version"], "lc-baseline-v1");
+    }
 }
