@@ -11,6 +11,7 @@ pub mod energy;
 pub mod imaging;
 pub mod lightcurve;
 pub mod output;
+pub mod policy;
 pub mod time_range;
 pub mod visfile;
 
