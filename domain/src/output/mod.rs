@@ -7,6 +7,9 @@
 //! a crash never leaves a half-written file under the final name.
 
 pub mod fits_map;
+pub mod quicklook;
+mod raster;
+mod text;
 
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
