@@ -9,6 +9,8 @@
 pub mod coords;
 pub mod energy;
 pub mod imaging;
+pub mod instrument;
+pub mod l1;
 pub mod lightcurve;
 pub mod output;
 pub mod time_range;
