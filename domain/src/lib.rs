@@ -6,6 +6,7 @@
 //! plus PNG quick-looks. It never touches a database, an async runtime or the network:
 //! `jobs` and `api` build on it, never the other way round.
 
+pub mod aspect;
 pub mod coords;
 pub mod energy;
 pub mod imaging;

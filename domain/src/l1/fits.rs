@@ -148,7 +148,7 @@ impl Fits {
 
 /// Runs a reader, turning a panic inside `fitsio` (it has a few, §4.4) into
 /// [`L1Error::Corrupt`] so that no input can crash the caller.
-pub fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, L1Error>) -> Result<T, L1Error> {
+pub fn guarded<T, E: From<L1Error>>(path: &Path, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(payload) => {
@@ -160,7 +160,8 @@ pub fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, L1Error>) -> Result
             Err(L1Error::Corrupt {
                 path: path.display().to_string(),
                 reason: format!("the FITS library failed: {msg}"),
-            })
+            }
+            .into())
         }
     }
 }
