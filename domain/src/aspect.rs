@@ -2,11 +2,13 @@
 //! and the roll/pointing solution for an interval (`shared/docs/stix-imaging.md` section F).
 //!
 //! Recipe (GSW `stx_create_auxiliary_data.pro`, stixpy `get_hpc_info`):
-//! 1. row times − 32 s; 2. average the rows inside the interval, else interpolate the two
-//! nearest; 3. roll = `roll_angle_rpy[0]`, pitch = `[1]·3600`, yaw = `−[2]·3600`;
-//! 4. SAS pointing = `(y_srf + 60″, −z_srf + 8″)`; 5. spacecraft pointing =
-//! `(26.1″, 58.2″) + (yaw cos r + pitch sin r, −yaw sin r + pitch cos r)`; 6. SAS is used when
-//! finite, `sas_ok` (when the column exists) and within 240″ (GSW) of the spacecraft pointing.
+//! 1. row times − 32 s;
+//! 2. average the rows inside the interval, else interpolate the two nearest;
+//! 3. roll = `roll_angle_rpy[0]`, pitch = `[1]·3600`, yaw = `−[2]·3600`;
+//! 4. SAS pointing = `(y_srf + 60″, −z_srf + 8″)`;
+//! 5. spacecraft pointing = `(26.1″, 58.2″) + (yaw cos r + pitch sin r, −yaw sin r + pitch cos r)`;
+//! 6. SAS is used when finite, `sas_ok` (when the column exists) and within 240″ (GSW) of the
+//!    spacecraft pointing; otherwise the spacecraft pointing.
 
 use crate::coords::Attitude;
 use crate::l1::L1Error;
