@@ -7,6 +7,7 @@
 //! `jobs` and `api` build on it, never the other way round.
 
 pub mod aspect;
+pub mod calibration;
 pub mod coords;
 pub mod energy;
 pub mod imaging;
@@ -14,6 +15,7 @@ pub mod instrument;
 pub mod l1;
 pub mod lightcurve;
 pub mod output;
+pub mod selection;
 pub mod time_range;
 pub mod visfile;
 
