@@ -14,10 +14,12 @@ pub mod imaging;
 pub mod instrument;
 pub mod l1;
 pub mod lightcurve;
+pub mod location;
 pub mod output;
 pub mod selection;
 pub mod time_range;
 pub mod visfile;
+pub mod workflow;
 
 /// Version string of this crate, written into every product as the software version.
 pub const SOFTWARE_VERSION: &str = concat!("stix-archive ", env!("CARGO_PKG_VERSION"));
