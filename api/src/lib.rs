@@ -1,6 +1,7 @@
 //! `api`: settings, telemetry, the GraphQL schema, HTTP routes and the start-up path of the
 //! `stix-archive` binary. Builds on `jobs` and `domain`.
 
+pub mod cli;
 pub mod graphql;
 pub mod routes;
 pub mod runner;

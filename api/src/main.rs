@@ -1,6 +1,7 @@
 //! `stix-archive`: the one binary. `serve` (default) runs the GraphQL API with in-process
 //! workers; `worker` runs workers only; `migrate` applies (or reverts) the schema;
-//! `print-schema` prints the GraphQL SDL. Errors end with one message and a non-zero exit.
+//! `print-schema` prints the GraphQL SDL; `visibilities` and `locate` work on L1 files
+//! without a database. Errors end with one message and a non-zero exit.
 
 use api::runner::ServiceRunner;
 use api::settings::Settings;
@@ -38,15 +39,30 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     PrintSchema,
+    /// Build calibrated visibilities from real L1 files and write them as stix-vis JSON.
+    Visibilities(api::cli::science::VisibilitiesArgs),
+    /// Locate the flare (full-disk back-projection) and print one JSON object.
+    Locate(api::cli::science::LocateArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::PrintSchema) = cli.command {
-        print!("{}", api::graphql::sdl());
-        return ExitCode::SUCCESS;
-    }
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Commands that need neither settings nor a database.
+    let one_shot = match command {
+        Command::PrintSchema => {
+            print!("{}", api::graphql::sdl());
+            return ExitCode::SUCCESS;
+        }
+        Command::Visibilities(a) => Err(api::cli::science::visibilities(a)),
+        Command::Locate(a) => Err(api::cli::science::locate(a)),
+        other => Ok(other),
+    };
+    let command = match one_shot {
+        Ok(service_command) => service_command,
+        Err(result) => return finish(result),
+    };
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -55,12 +71,15 @@ async fn main() -> ExitCode {
         }
     };
     api::telemetry::init(&settings.log.format, &settings.log.filter);
-    let result: Result<(), String> = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&settings).await,
+    finish(match command {
         Command::Worker => worker(&settings).await,
         Command::Migrate { down } => migrate(&settings, down).await,
-        Command::PrintSchema => Ok(()),
-    };
+        _ => serve(&settings).await,
+    })
+}
+
+/// Exit status of a command: success, or one message on stderr and status 1.
+fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
