@@ -191,8 +191,15 @@ pub fn resistant_mean(values: &[f64], cut: f64) -> f64 {
     kept.iter().sum::<f64>() / kept.len() as f64
 }
 
-/// Total flux by projected Landweber (positive least squares) on a 64×64 grid of 4.03125″
-/// (the xrayvision `_estimate_flux` / SSW `vis_estimate_flux` recipe): F = Σx·Δ².
+/// Total flux from a positive least-squares fit of the visibilities on a 64×64 grid of
+/// 4.03125″ (the xrayvision `_estimate_flux` / SSW `vis_estimate_flux` set-up): F = Σx·Δ².
+///
+/// Deviation: the recipe's plain projected Landweber (1000 iterations, tol 1e−3) stops far
+/// from the least-squares solution (for a point source of flux 500 it returns ≈1000, whereas
+/// the converged positive least-squares flux is ≈550, and 500.1 for 12″ and 30″ Gaussians,
+/// test `alg_dispatch`). We minimise the same
+/// objective with the accelerated (FISTA) projected gradient to a relative change of 1e−7
+/// (≤ 5000 iterations), which reaches that converged value.
 pub fn estimate_flux(vis: &[Visibility]) -> f64 {
     let grid = ImageGrid {
         n: 64,
@@ -209,25 +216,38 @@ pub fn estimate_flux(vis: &[Visibility]) -> f64 {
     let k = vis.len();
     let mut sc = op.scratch();
     let mut x = Array2::<f64>::zeros((64, 64));
+    let mut x_old = x.clone();
+    let mut z = x.clone();
     let mut g = Array2::<f64>::zeros((64, 64));
     let (mut re, mut im) = (vec![0.0; k], vec![0.0; k]);
     let (mut r, mut s) = (vec![0.0; k], vec![0.0; k]);
-    for _ in 0..1000 {
-        op.forward(x.view(), &mut sc, &mut re, &mut im);
+    let mut t = 1.0f64;
+    for _ in 0..5000 {
+        op.forward(z.view(), &mut sc, &mut re, &mut im);
         for j in 0..k {
             let w = 1.0 / (sigma[j] * sigma[j]);
             r[j] = 2.0 * (re[j] - vis[j].real) * w;
             s[j] = 2.0 * (im[j] - vis[j].imag) * w;
         }
         op.adjoint(&r, &s, &mut sc, g.view_mut());
+        x_old.assign(&x);
+        Zip::from(&mut x)
+            .and(&z)
+            .and(&g)
+            .for_each(|xi, &zi, &gi| *xi = (zi - gi / lip).max(0.0));
+        let t_next = (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0;
+        let beta = (t - 1.0) / t_next;
+        t = t_next;
         let (mut d2, mut x2) = (0.0, 0.0);
-        Zip::from(&mut x).and(&g).for_each(|xi, &gi| {
-            let new = (*xi - gi / lip).max(0.0);
-            d2 += (new - *xi) * (new - *xi);
-            x2 += *xi * *xi;
-            *xi = new;
-        });
-        if d2.sqrt() < 1e-3 * x2.sqrt() {
+        Zip::from(&mut z)
+            .and(&x)
+            .and(&x_old)
+            .for_each(|zi, &xi, &xo| {
+                *zi = xi + beta * (xi - xo);
+                d2 += (xi - xo) * (xi - xo);
+                x2 += xo * xo;
+            });
+        if x2 > 0.0 && d2.sqrt() < 1e-7 * x2.sqrt() {
             break;
         }
     }
