@@ -5,8 +5,16 @@
 //! FITS and PNG files.
 
 pub mod bp;
+pub mod clean;
+pub mod dft;
+pub mod dispatch;
+pub mod em;
+pub mod fwdfit;
 pub mod grid;
+pub mod mem;
+pub mod params;
 
+pub use dispatch::{ImagingError, reconstruct};
 pub use grid::{ImageGrid, Map};
 
 use serde::{Deserialize, Serialize};
