@@ -3,13 +3,11 @@
 //! `print-schema` prints the GraphQL SDL; `visibilities` and `locate` work on L1 files
 //! without a database. Errors end with one message and a non-zero exit.
 
-use api::runner::ServiceRunner;
 use api::settings::Settings;
 use api::startup::{Application, Backend, shutdown_signal};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +41,8 @@ enum Command {
     Visibilities(api::cli::science::VisibilitiesArgs),
     /// Locate the flare (full-disk back-projection) and print one JSON object.
     Locate(api::cli::science::LocateArgs),
+    /// Reconstruct one image (FITS + optional PNG) and print one JSON line.
+    Image(api::cli::image::ImageArgs),
 }
 
 #[tokio::main]
@@ -57,6 +57,7 @@ async fn main() -> ExitCode {
         }
         Command::Visibilities(a) => Err(api::cli::science::visibilities(a)),
         Command::Locate(a) => Err(api::cli::science::locate(a)),
+        Command::Image(a) => Err(api::cli::image::image(a)),
         other => Ok(other),
     };
     let command = match one_shot {
@@ -90,7 +91,7 @@ fn finish(result: Result<(), String>) -> ExitCode {
 }
 
 async fn serve(settings: &Settings) -> Result<(), String> {
-    let app = Application::build(settings, Arc::new(ServiceRunner))
+    let app = Application::build(settings)
         .await
         .map_err(|e| e.to_string())?;
     eprintln!(
@@ -110,12 +111,7 @@ async fn serve(settings: &Settings) -> Result<(), String> {
 
 async fn worker(settings: &Settings) -> Result<(), String> {
     let backend = Backend::open(settings).await.map_err(|e| e.to_string())?;
-    let state = Arc::new(jobs::worker::WorkerState {
-        db: backend.state.db.clone(),
-        queue: backend.state.queue.clone(),
-        events: backend.state.events.clone(),
-        runner: Arc::new(ServiceRunner),
-    });
+    let state = backend.worker_state();
     let concurrency = settings.workers.concurrency.max(1);
     tracing::info!(concurrency, "worker pool running");
     jobs::worker::run_pool(

@@ -1,26 +1,43 @@
-//! Which code runs a job of each kind. Job kinds not known to this build fail with a clear
-//! reason instead of hanging in the queue.
+//! Which code runs a job of each kind: `preview` jobs go to the preview pipeline. Job kinds
+//! not known to this build fail with a clear reason instead of hanging in the queue.
 
+use jobs::pipeline::{JOB_KIND as PREVIEW, PreviewRunner};
 use jobs::store::entities::reconstruction_job;
 use jobs::worker::{JobFailure, JobRunner, Progress};
+use sea_orm::DatabaseConnection;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 
 /// The job runner of the `stix-archive` binary.
-#[derive(Debug, Default)]
-pub struct ServiceRunner;
+#[derive(Clone)]
+pub struct ServiceRunner {
+    preview: PreviewRunner,
+}
+
+impl ServiceRunner {
+    /// A runner on this database and data directory.
+    pub fn new(db: DatabaseConnection, data_dir: PathBuf) -> Self {
+        Self {
+            preview: PreviewRunner::new(db, data_dir),
+        }
+    }
+}
 
 impl JobRunner for ServiceRunner {
     fn run<'a>(
         &'a self,
         job: &'a reconstruction_job::Model,
-        _progress: Progress,
+        progress: Progress,
     ) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send + 'a>> {
         Box::pin(async move {
-            Err(JobFailure::BadInput {
-                code: "UNSUPPORTED_JOB_KIND".to_string(),
-                message: format!("job kind '{}' is not supported by this build", job.kind),
-            })
+            match job.kind.as_str() {
+                PREVIEW => self.preview.run(job, progress).await,
+                other => Err(JobFailure::BadInput {
+                    code: "UNSUPPORTED_JOB_KIND".to_string(),
+                    message: format!("job kind '{other}' is not supported by this build"),
+                }),
+            }
         })
     }
 }

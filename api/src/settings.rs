@@ -104,6 +104,11 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     /// Logs.
     pub log: LogSettings,
+    /// The automatic preview pipeline (`[preview]`: `policy.min_counts`, `policy.bands_kev`,
+    /// `policy.window_seconds`, `policy.cadence_seconds`, `background_max_days`,
+    /// `image_size_px`, `pixel_arcsec`, `algorithms`, `detection.*`).
+    #[serde(default)]
+    pub preview: jobs::pipeline::PipelineSettings,
 }
 
 /// The defaults, as TOML: the single place where they are written down.
@@ -169,8 +174,14 @@ impl Settings {
         let cfg = builder
             .build()
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
-        cfg.try_deserialize::<Settings>()
-            .map_err(|e| SettingsError::Invalid(explain_unknown(e.to_string())))
+        let settings = cfg
+            .try_deserialize::<Settings>()
+            .map_err(|e| SettingsError::Invalid(explain_unknown(e.to_string())))?;
+        settings
+            .preview
+            .check()
+            .map_err(|e| SettingsError::Invalid(format!("[preview]: {e}")))?;
+        Ok(settings)
     }
 
     /// Loads from the process environment.
@@ -224,6 +235,12 @@ mod tests {
         assert_eq!(s.auth.jwt_secret.expose_secret(), "s3cret");
         assert_eq!(s.storage.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(s.database.url, "postgres://u@h/db");
+        let s = Settings::load_from(None, env(&[("STIX__PREVIEW__POLICY__MIN_COUNTS", "5000")]))
+            .unwrap();
+        assert_eq!(s.preview.policy.min_counts, 5000.0);
+        assert!(
+            Settings::load_from(None, env(&[("STIX__PREVIEW__POLICY__MIN_COUNTS", "-1")])).is_err()
+        );
     }
 
     #[test]

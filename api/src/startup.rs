@@ -5,6 +5,7 @@
 
 use crate::graphql::{self, AppSchema, AppState, Limits};
 use crate::routes;
+use crate::runner::ServiceRunner;
 use crate::settings::Settings;
 use jobs::events::EventBus;
 use jobs::queue::Queue;
@@ -90,6 +91,23 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The job runner for this database and data directory.
+    pub fn runner(&self) -> ServiceRunner {
+        ServiceRunner::new(self.state.db.clone(), self.state.data_dir.clone())
+    }
+
+    /// The worker-pool state for this backend.
+    pub fn worker_state(&self) -> Arc<WorkerState> {
+        Arc::new(WorkerState {
+            db: self.state.db.clone(),
+            queue: self.state.queue.clone(),
+            events: self.state.events.clone(),
+            runner: Arc::new(self.runner()),
+        })
+    }
+}
+
 /// A bound, ready-to-run service.
 pub struct Application {
     acceptor: TcpAcceptor,
@@ -103,11 +121,9 @@ pub struct Application {
 
 impl Application {
     /// Opens everything and binds the listener; nothing is served until `run_until_stopped`.
-    pub async fn build(
-        settings: &Settings,
-        runner: Arc<dyn JobRunner>,
-    ) -> Result<Self, StartupError> {
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let backend = Backend::open(settings).await?;
+        let runner: Arc<dyn JobRunner> = Arc::new(backend.runner());
         let acceptor = TcpListener::bind(settings.server.bind.clone())
             .into_acceptor()
             .await

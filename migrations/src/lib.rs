@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_archive;
+mod m20261121_000002_create_preview_skips;
 
 /// The ordered list of migrations, run at start-up by `stix-archive serve` and `migrate`.
 pub struct Migrator;
@@ -14,6 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_create_archive::Migration)]
+        vec![
+            Box::new(m20261121_000001_create_archive::Migration),
+            Box::new(m20261121_000002_create_preview_skips::Migration),
+        ]
     }
 }

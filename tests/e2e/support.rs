@@ -1,12 +1,10 @@
 //! `spawn_app()`: one isolated service per test.
 
 use api::graphql::AppState;
-use api::runner::ServiceRunner;
 use api::settings::Settings;
 use api::startup::Application;
 use sea_orm::ConnectionTrait;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -87,7 +85,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let db_url = fresh_database_url(dir.path()).await;
     let data_dir = dir.path().join("store");
     let settings = test_settings(&db_url, &data_dir, extra);
-    let app = Application::build(&settings, Arc::new(ServiceRunner))
+    let app = Application::build(&settings)
         .await
         .expect("the service starts");
     let port = app.port();

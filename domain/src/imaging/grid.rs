@@ -77,6 +77,33 @@ impl Map {
         }
     }
 
+    /// Flux-weighted centroid offset (arcsec, STIX frame) of the pixels at or above
+    /// `fraction` of the maximum (0.5: the usual half-maximum centroid, insensitive to
+    /// sidelobes and residual noise far from the source).
+    pub fn centroid_above_offset_arcsec(&self, fraction: f64) -> [f64; 2] {
+        let (_, max) = self.peak();
+        let floor = max * fraction;
+        let (mut sx, mut sy, mut s) = (0.0, 0.0, 0.0);
+        for ((iy, ix), &v) in self.data.indexed_iter() {
+            if v >= floor && v > 0.0 {
+                sx += v * self.grid.offset_arcsec(ix);
+                sy += v * self.grid.offset_arcsec(iy);
+                s += v;
+            }
+        }
+        if s > 0.0 {
+            [sx / s, sy / s]
+        } else {
+            self.peak_offset_arcsec()
+        }
+    }
+
+    /// Total flux of a per-arcsec² map (its integral); `None` for maps in flux units per
+    /// beam such as back-projections (E.1), whose integral has no physical meaning.
+    pub fn total_flux(&self) -> Option<f64> {
+        self.unit.contains("arcsec-2").then(|| self.integrated())
+    }
+
     /// Sum of the pixel values times the pixel area (the total flux of a per-arcsec² map).
     pub fn integrated(&self) -> f64 {
         self.data.sum() * self.grid.pixel_arcsec * self.grid.pixel_arcsec

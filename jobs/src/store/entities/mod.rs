@@ -4,6 +4,7 @@
 pub mod flare;
 pub mod flare_science_file;
 pub mod image;
+pub mod preview_skip;
 pub mod reconstruction_job;
 pub mod science_file;
 pub mod user;

@@ -1,0 +1,174 @@
+//! The CPU part of a preview box, run off the async runtime: visibilities for the box, every
+//! algorithm (in parallel), FITS + PNG written atomically, checksums. No database here.
+
+use domain::aspect::AspectSolution;
+use domain::energy::EnergyBand;
+use domain::imaging::params::ImagingParams;
+use domain::imaging::{Algorithm, Reconstruction};
+use domain::l1::PixelData;
+use domain::output::Provenance;
+use domain::output::fits_map::write_map_fits;
+use domain::output::quicklook::{QuicklookOptions, write_quicklook_png};
+use domain::time_range::TimeRange;
+use domain::visfile::{VisFile, VisMeta};
+use domain::workflow::{PhaseCenterChoice, build_visibilities};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// What one box needs.
+pub struct BoxInput<'a> {
+    /// The science file.
+    pub sci: &'a PixelData,
+    /// The background file, if chosen.
+    pub bkg: Option<&'a PixelData>,
+    /// Pointing and roll for the box.
+    pub aspect: &'a AspectSolution,
+    /// Requested interval (the policy's box).
+    pub time: TimeRange,
+    /// Requested band.
+    pub band: EnergyBand,
+    /// Map centre in the STIX frame (the flare location), arcsec.
+    pub center_stix_arcsec: [f64; 2],
+    /// Image side, pixels.
+    pub size_px: usize,
+    /// Pixel size, arcsec.
+    pub pixel_arcsec: f64,
+    /// Algorithms to run.
+    pub algorithms: &'a [Algorithm],
+    /// The data directory (files are written below it).
+    pub data_dir: &'a Path,
+    /// Directory for this box's files, relative to the data directory.
+    pub rel_dir: PathBuf,
+    /// File-name stem for this box (band and time).
+    pub stem: String,
+    /// Provenance written into every FITS header.
+    pub provenance: Provenance,
+}
+
+/// One finished image: files on disk, not yet in the database.
+#[derive(Debug, Clone)]
+pub struct ImageProduct {
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// Validated parameters actually used.
+    pub parameters: serde_json::Value,
+    /// Convergence facts.
+    pub diagnostics: serde_json::Value,
+    /// FITS path relative to the data directory.
+    pub fits_rel: String,
+    /// SHA-256 of the FITS file.
+    pub fits_sha256: String,
+    /// PNG path relative to the data directory.
+    pub png_rel: String,
+    /// SHA-256 of the PNG file.
+    pub png_sha256: String,
+    /// Brightest pixel in HPC, arcsec.
+    pub peak_hpc_arcsec: [f64; 2],
+    /// Integrated flux of the map (`None` for back-projections).
+    pub total_flux: Option<f64>,
+}
+
+/// The result of one box.
+#[derive(Debug, Clone)]
+pub struct BoxOutput {
+    /// Metadata of the box's visibilities (actual time and band, centre, counts, …).
+    pub meta: VisMeta,
+    /// Per algorithm: the image, or why it could not be made.
+    pub results: Vec<(Algorithm, Result<ImageProduct, String>)>,
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn one_algorithm(
+    input: &BoxInput<'_>,
+    vis: &VisFile,
+    algorithm: Algorithm,
+) -> Result<ImageProduct, String> {
+    let params = ImagingParams {
+        algorithm: Some(algorithm),
+        size_px: Some(input.size_px),
+        pixel_arcsec: Some(input.pixel_arcsec),
+        ..Default::default()
+    }
+    .check()
+    .map_err(|e| e.to_string())?;
+    let rec: Reconstruction =
+        domain::imaging::reconstruct(vis, &params).map_err(|e| e.to_string())?;
+    let dir = input.data_dir.join(&input.rel_dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let fits_rel = input
+        .rel_dir
+        .join(format!("{}_{}.fits", input.stem, algorithm.name()));
+    let png_rel = input
+        .rel_dir
+        .join(format!("{}_{}.png", input.stem, algorithm.name()));
+    let fits_abs = input.data_dir.join(&fits_rel);
+    let png_abs = input.data_dir.join(&png_rel);
+    write_map_fits(&fits_abs, &rec, &vis.meta, &input.provenance).map_err(|e| e.to_string())?;
+    write_quicklook_png(&png_abs, &rec, &vis.meta, &QuicklookOptions::default())
+        .map_err(|e| e.to_string())?;
+    let fits_sha256 = sha256_file(&fits_abs).map_err(|e| e.to_string())?;
+    let png_sha256 = sha256_file(&png_abs).map_err(|e| e.to_string())?;
+    let peak = rec.map.peak_offset_arcsec();
+    let c = rec.map.center_stix_arcsec;
+    let peak_hpc_arcsec = vis
+        .meta
+        .map_wcs
+        .attitude()
+        .stix_to_hpc([c[0] + peak[0], c[1] + peak[1]]);
+    Ok(ImageProduct {
+        algorithm,
+        parameters: rec.parameters.clone(),
+        diagnostics: rec.diagnostics.clone(),
+        fits_rel: fits_rel.to_string_lossy().into_owned(),
+        fits_sha256,
+        png_rel: png_rel.to_string_lossy().into_owned(),
+        png_sha256,
+        peak_hpc_arcsec,
+        total_flux: rec.map.total_flux(),
+    })
+}
+
+/// Builds the box's visibilities and runs every algorithm. An error means the whole box
+/// cannot be imaged (its reason is recorded); per-algorithm failures are in the results.
+pub fn render_box(input: &BoxInput<'_>) -> Result<BoxOutput, String> {
+    let vis = build_visibilities(
+        input.sci,
+        input.bkg,
+        input.aspect,
+        &input.time,
+        &input.band,
+        PhaseCenterChoice::Stix(input.center_stix_arcsec),
+    )
+    .map_err(|e| e.to_string())?;
+    let results = input
+        .algorithms
+        .par_iter()
+        .map(|&a| {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                one_algorithm(input, &vis, a)
+            }))
+            .unwrap_or_else(|_| Err(format!("{} panicked (internal error)", a.name())));
+            (a, r)
+        })
+        .collect();
+    Ok(BoxOutput {
+        meta: vis.meta,
+        results,
+    })
+}
