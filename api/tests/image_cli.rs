@@ -91,7 +91,7 @@ fn every_algorithm_images_the_m12_flare_where_the_flare_list_puts_it() {
         assert!(d < 6.0, "{alg}: centroid {d}″ from the flare list: {v}");
         let fits_bytes = std::fs::read(&fits).unwrap();
         assert!(
-            fits_bytes.starts_with(b"SIMPLE  =") && fits_bytes.len() % 2880 == 0,
+            fits_bytes.starts_with(b"SIMPLE  =") && fits_bytes.len().is_multiple_of(2880),
             "{alg}: a FITS file"
         );
         let png_bytes = std::fs::read(&png).unwrap();
