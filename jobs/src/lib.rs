@@ -2,6 +2,7 @@
 //! and (later) the preview pipeline. Builds on `domain`; knows nothing of HTTP or GraphQL.
 
 pub mod events;
+pub mod ingest;
 pub mod queue;
 pub mod store;
 pub mod submit;
