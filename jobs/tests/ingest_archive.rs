@@ -398,7 +398,7 @@ async fn ingesting_twice_changes_nothing() {
 
 /// A copy of a real file under another version, with one header keyword changed (so the
 /// bytes and the checksum differ).
-fn versioned_copy(dir: &Path, version_token: &str) -> PathBuf {
+fn versioned_copy(dir: &Path, version_token: &str, note: &str) -> PathBuf {
     let src = l1_dir().join(
         "solo_L1_stix-sci-xray-cpd_20221113T064525-20221113T065617_V01_2211134748-54764.fits",
     );
@@ -412,7 +412,7 @@ fn versioned_copy(dir: &Path, version_token: &str) -> PathBuf {
     prim.write_key(
         &mut f,
         "ORIGIN",
-        format!("reprocessed {version_token}").as_str(),
+        format!("reprocessed {version_token} {note}").as_str(),
     )
     .expect("write key");
     drop(f);
@@ -427,8 +427,8 @@ async fn newer_versions_supersede_and_older_ones_do_not() {
     let v1 = l1_dir().join(
         "solo_L1_stix-sci-xray-cpd_20221113T064525-20221113T065617_V01_2211134748-54764.fits",
     );
-    let v2 = versioned_copy(tmp.path(), "V02");
-    let v3u = versioned_copy(tmp.path(), "V03U");
+    let v2 = versioned_copy(tmp.path(), "V02", "a");
+    let v3u = versioned_copy(tmp.path(), "V03U", "a");
 
     let o1 = a.ingestor.ingest_file(&v1).await.result.expect("v1");
     assert_eq!(o1.status, IngestStatus::New);
@@ -455,6 +455,32 @@ async fn newer_versions_supersede_and_older_ones_do_not() {
     assert_eq!(again.status, IngestStatus::AlreadyPresent);
     let o3 = a.ingestor.ingest_file(&v3u).await.result.expect("v3U");
     assert_eq!(o3.status, IngestStatus::NewVersion { supersedes: id2 });
+    // Same version, other bytes (in another directory, same name): kept, not latest.
+    let tmp2 = tempfile::tempdir().expect("tempdir");
+    let v3u_other = versioned_copy(tmp2.path(), "V03U", "b");
+    let o4 = a
+        .ingestor
+        .ingest_file(&v3u_other)
+        .await
+        .result
+        .expect("v3U b");
+    assert_eq!(o4.status, IngestStatus::New);
+    let r4 = rows(&a.db).await;
+    let r4 = r4
+        .iter()
+        .find(|r| Some(r.id) == o4.science_file_id)
+        .expect("row");
+    assert!(!r4.is_latest);
+    assert_eq!(r4.sha256, sha256sum(&v3u_other));
+    // Same file name, other bytes: stored beside the first copy, under a hash-suffixed name.
+    assert!(
+        r4.stored_path
+            .ends_with(&format!("2211134748-54764.{}.fits", &r4.sha256[..16]))
+    );
+    assert_eq!(
+        std::fs::read(a.data_dir().join(&r4.stored_path)).expect("copy"),
+        std::fs::read(&v3u_other).expect("source")
+    );
     let latest: Vec<i32> = rows(&a.db)
         .await
         .iter()

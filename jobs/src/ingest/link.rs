@@ -94,3 +94,17 @@ pub async fn link_files_to_flare<C: ConnectionTrait>(
         .collect();
     insert_missing(db, pairs).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touching_intervals_do_not_overlap() {
+        let t = |m: i64| DateTime::<Utc>::UNIX_EPOCH + Duration::minutes(m);
+        assert!(overlaps(t(0), t(10), t(5), t(15)));
+        assert!(overlaps(t(0), t(10), t(2), t(3)));
+        assert!(!overlaps(t(0), t(10), t(10), t(20)));
+        assert!(!overlaps(t(11), t(20), t(0), t(10)));
+    }
+}
