@@ -1,7 +1,9 @@
-//! `jobs`: the archive store (sea-orm), the apalis queue and worker pool, the job-event bus,
-//! and (later) the preview pipeline. Builds on `domain`; knows nothing of HTTP or GraphQL.
+//! `jobs`: the archive store (sea-orm), ingest of files and flare lists, the apalis queue and
+//! worker pool, the job-event bus and the preview pipeline. Builds on `domain`; knows nothing
+//! of HTTP or GraphQL.
 
 pub mod events;
+pub mod ingest;
 pub mod pipeline;
 pub mod queue;
 pub mod store;
