@@ -1,8 +1,10 @@
 //! `api`: settings, telemetry, the GraphQL schema, HTTP routes and the start-up path of the
 //! `stix-archive` binary. Builds on `jobs` and `domain`.
 
+pub mod archive;
 pub mod cli;
 pub mod graphql;
+pub mod inbox;
 pub mod routes;
 pub mod runner;
 pub mod settings;

@@ -26,7 +26,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the GraphQL API and the in-process worker pool (the default).
-    Serve,
+    Serve {
+        /// Watch this directory for new files to ingest (also `STIX__STORAGE__INBOX`).
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+    },
+    /// Ingest FITS files, directories and flare-list CSVs; queue the previews of new flare files.
+    Ingest {
+        /// Also make the previews here and wait until they are done (batch reprocessing).
+        #[arg(long)]
+        wait: bool,
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Ingest the bundled sample flares into the archive, make their previews, and serve.
+    Demo {
+        /// Directory holding the sample (default: ./data/stix).
+        #[arg(long)]
+        sample: Option<PathBuf>,
+    },
     /// Run only the worker pool (scale-out on PostgreSQL).
     Worker,
     /// Apply the database migrations (or revert them all with --down) and exit.
@@ -48,7 +67,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve { inbox: None });
     // Commands that need neither settings nor a database.
     let one_shot = match command {
         Command::PrintSchema => {
@@ -65,7 +84,12 @@ async fn main() -> ExitCode {
         Err(result) => return finish(result),
     };
     let settings = match Settings::load(cli.config.as_deref()) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            if let Command::Serve { inbox: Some(dir) } = &command {
+                s.storage.inbox = Some(dir.clone());
+            }
+            s
+        }
         Err(e) => {
             eprintln!("stix-archive: {e}");
             return ExitCode::from(2);
@@ -75,6 +99,8 @@ async fn main() -> ExitCode {
     finish(match command {
         Command::Worker => worker(&settings).await,
         Command::Migrate { down } => migrate(&settings, down).await,
+        Command::Ingest { wait, paths } => api::cli::ingest::ingest(&settings, &paths, wait).await,
+        Command::Demo { sample } => api::cli::ingest::demo(&settings, sample.as_deref()).await,
         _ => serve(&settings).await,
     })
 }

@@ -64,6 +64,9 @@ pub struct AuthSettings {
 pub struct WorkerSettings {
     /// Job slots run at once (`STIX__WORKERS__CONCURRENCY`); 0 disables workers in `serve`.
     pub concurrency: usize,
+    /// A running job whose row has not changed for this many seconds is presumed orphaned
+    /// (its worker died) and requeued.
+    pub stale_after_seconds: u64,
 }
 
 /// `[graphql]`: query limits.
@@ -131,6 +134,7 @@ token_ttl_seconds = 86400
 
 [workers]
 concurrency = 2
+stale_after_seconds = 300
 
 [graphql]
 max_depth = 12

@@ -9,7 +9,7 @@ use crate::runner::ServiceRunner;
 use crate::settings::Settings;
 use jobs::events::EventBus;
 use jobs::queue::Queue;
-use jobs::worker::{JobRunner, WorkerState};
+use jobs::worker::WorkerState;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use std::future::Future;
@@ -65,6 +65,8 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<(), StartupError> {
 pub struct Backend {
     /// Resolver state.
     pub state: AppState,
+    /// See `WorkerSettings::stale_after_seconds`.
+    pub stale_after: Duration,
 }
 
 impl Backend {
@@ -87,6 +89,7 @@ impl Backend {
                 events: EventBus::default(),
                 data_dir: settings.storage.data_dir.clone(),
             },
+            stale_after: Duration::from_secs(settings.workers.stale_after_seconds.max(1)),
         })
     }
 }
@@ -104,6 +107,7 @@ impl Backend {
             queue: self.state.queue.clone(),
             events: self.state.events.clone(),
             runner: Arc::new(self.runner()),
+            stale_after: self.stale_after,
         })
     }
 }
@@ -116,14 +120,16 @@ pub struct Application {
     state: AppState,
     concurrency: usize,
     grace: Duration,
-    runner: Arc<dyn JobRunner>,
+    worker_state: Arc<WorkerState>,
+    inbox: Option<std::path::PathBuf>,
+    preview: jobs::pipeline::PipelineSettings,
 }
 
 impl Application {
     /// Opens everything and binds the listener; nothing is served until `run_until_stopped`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let backend = Backend::open(settings).await?;
-        let runner: Arc<dyn JobRunner> = Arc::new(backend.runner());
+        let worker_state = backend.worker_state();
         let acceptor = TcpListener::bind(settings.server.bind.clone())
             .into_acceptor()
             .await
@@ -150,7 +156,9 @@ impl Application {
             state: backend.state,
             concurrency: settings.workers.concurrency,
             grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
-            runner,
+            worker_state,
+            inbox: settings.storage.inbox.clone(),
+            preview: settings.preview.clone(),
         })
     }
 
@@ -178,6 +186,14 @@ impl Application {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
+        if let Some(dir) = self.inbox.clone() {
+            tokio::spawn(crate::inbox::watch(
+                self.state.clone(),
+                self.preview.clone(),
+                dir,
+                stopped(rx.clone()),
+            ));
+        }
         let app = routes::build(self.schema.clone(), self.state.clone());
         let http = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
             app,
@@ -188,12 +204,7 @@ impl Application {
             tracing::info!(port = self.port, "serving (workers disabled)");
             return http.await;
         }
-        let worker_state = Arc::new(WorkerState {
-            db: self.state.db.clone(),
-            queue: self.state.queue.clone(),
-            events: self.state.events.clone(),
-            runner: self.runner.clone(),
-        });
+        let worker_state = self.worker_state.clone();
         tracing::info!(port = self.port, workers = self.concurrency, "serving");
         let workers =
             jobs::worker::run_pool(worker_state, self.concurrency, self.grace, stopped(rx));

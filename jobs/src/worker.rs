@@ -57,6 +57,9 @@ pub struct WorkerState {
     pub events: EventBus,
     /// What actually runs a job of each kind.
     pub runner: Arc<dyn JobRunner>,
+    /// A `RUNNING` job not updated for this long is presumed orphaned (its worker died) and
+    /// requeued. Running jobs update their row after every unit of work.
+    pub stale_after: Duration,
 }
 
 /// Progress reporting handed to a running job.
@@ -152,15 +155,11 @@ async fn set_status(
     let mut am = job.clone().into_active_model();
     am.status = Set(new_status.to_string());
     am.updated_at = Set(now);
-    match new_status {
-        status::RUNNING => {
-            am.started_at = Set(Some(now));
-            am.attempts = Set(job.attempts + 1);
-            am.error_code = Set(None);
-            am.error_message = Set(None);
-        }
-        status::SUCCEEDED | status::FAILED | status::CANCELLED => am.finished_at = Set(Some(now)),
-        _ => {}
+    if matches!(
+        new_status,
+        status::SUCCEEDED | status::FAILED | status::CANCELLED
+    ) {
+        am.finished_at = Set(Some(now));
     }
     if let Some((code, message)) = failure {
         am.error_code = Set(Some(code.to_string()));
@@ -178,6 +177,79 @@ async fn set_status(
     Ok(saved)
 }
 
+/// Claims a queued job for this attempt: `QUEUED → RUNNING` in one conditional update, so
+/// that of two deliveries of the same job only one runs it. `None`: not claimable (running
+/// elsewhere, finished or cancelled).
+async fn claim(
+    state: &WorkerState,
+    job_id: i64,
+) -> Result<Option<reconstruction_job::Model>, sea_orm::DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let now = Utc::now();
+    let res = reconstruction_job::Entity::update_many()
+        .col_expr(
+            reconstruction_job::Column::Status,
+            Expr::value(status::RUNNING),
+        )
+        .col_expr(reconstruction_job::Column::StartedAt, Expr::value(now))
+        .col_expr(reconstruction_job::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            reconstruction_job::Column::Attempts,
+            Expr::col(reconstruction_job::Column::Attempts).add(1),
+        )
+        .filter(reconstruction_job::Column::Id.eq(job_id))
+        .filter(reconstruction_job::Column::Status.eq(status::QUEUED))
+        .exec(&state.db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(None);
+    }
+    let job = reconstruction_job::Entity::find_by_id(job_id)
+        .one(&state.db)
+        .await?;
+    if let Some(j) = &job {
+        state.events.publish(JobEvent {
+            job_id: j.public_id,
+            status: j.status.clone(),
+            stage: j.stage.clone(),
+            done: j.progress_done,
+            total: j.progress_total,
+            message: None,
+        });
+    }
+    Ok(job)
+}
+
+/// Puts jobs whose worker died back in the queue: every `RUNNING` job when `stale_after` is
+/// `None` (the single-process SQLite service at start-up), else those not updated for that
+/// long (PostgreSQL, where other processes may be running jobs right now). Returns how many.
+pub async fn requeue_interrupted(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    stale_after: Option<Duration>,
+) -> Result<usize, BoxDynError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut q = reconstruction_job::Entity::find()
+        .filter(reconstruction_job::Column::Status.eq(status::RUNNING));
+    if let Some(d) = stale_after {
+        let cutoff = Utc::now() - chrono::Duration::from_std(d)?;
+        q = q.filter(reconstruction_job::Column::UpdatedAt.lt(cutoff));
+    }
+    let stuck = q.all(db).await?;
+    let n = stuck.len();
+    for job in stuck {
+        let mut am = job.clone().into_active_model();
+        am.status = Set(status::QUEUED.to_string());
+        am.stage = Set(Some("requeued after an interrupted attempt".to_string()));
+        am.updated_at = Set(Utc::now());
+        am.update(db).await?;
+        queue.push(QueueTask::for_job(job.id), None).await?;
+        tracing::warn!(job = %job.public_id, "requeued a job whose worker stopped mid-way");
+    }
+    Ok(n)
+}
+
 /// The apalis handler: one attempt of one job row.
 pub async fn handle(
     task: QueueTask,
@@ -192,21 +264,15 @@ pub async fn handle(
         );
         return Ok(());
     }
-    let Some(job) = reconstruction_job::Entity::find_by_id(task.job_id)
-        .one(&state.db)
-        .await?
-    else {
-        tracing::warn!(
+    let Some(job) = claim(&state, task.job_id).await? else {
+        // Finished, cancelled, or claimed by another delivery: nothing to do.
+        tracing::debug!(
             job_id = task.job_id,
-            "task for a job row that does not exist"
+            "task for a job that is not queued; ignored"
         );
         return Ok(());
     };
-    if job.status != status::QUEUED && job.status != status::RUNNING {
-        // Finished or cancelled already: a duplicate delivery does nothing.
-        return Ok(());
-    }
-    let job = set_status(&state, &job, status::RUNNING, None).await?;
+
     let progress = Progress {
         db: state.db.clone(),
         events: state.events.clone(),
@@ -279,6 +345,29 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let name = format!("stix-worker-{}", ulid::Ulid::generate());
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    // The reaper: jobs of a worker that died (crash, kill, lost machine) go back in the queue.
+    let reaper = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let every = (st.stale_after / 4).max(Duration::from_millis(500));
+            loop {
+                match requeue_interrupted(&st.db, &st.queue, Some(st.stale_after)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "requeued interrupted jobs"),
+                    Err(e) => tracing::warn!("cannot check for interrupted jobs: {e}"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop_rx.wait_for(|v| *v) => return,
+                }
+            }
+        })
+    };
     let monitor = Monitor::new().shutdown_timeout(grace);
     let monitor = match state.queue.clone() {
         Queue::Sqlite(storage) => {
@@ -306,11 +395,13 @@ where
             })
         }
     };
-    monitor
+    let result = monitor
         .run_with_signal(async move {
             shutdown.await;
             Ok(())
         })
         .await
-        .map_err(std::io::Error::other)
+        .map_err(std::io::Error::other);
+    reaper.abort();
+    result
 }

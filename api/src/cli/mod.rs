@@ -2,4 +2,5 @@
 //! Their output fields are read by other tools: keep them exactly.
 
 pub mod image;
+pub mod ingest;
 pub mod science;
