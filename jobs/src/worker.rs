@@ -71,6 +71,11 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Progress reporting for `job` (the worker makes one per attempt).
+    pub fn new(db: DatabaseConnection, events: EventBus, job: reconstruction_job::Model) -> Self {
+        Self { db, events, job }
+    }
+
     /// Records and publishes a stage and `done/total` progress.
     pub async fn report(&self, stage: &str, done: i32, total: i32) -> Result<(), JobFailure> {
         let mut am = self.job.clone().into_active_model();

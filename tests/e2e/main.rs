@@ -6,4 +6,5 @@
 mod basics;
 mod jobs_ws;
 mod migrations;
+mod pipeline;
 mod support;

@@ -38,7 +38,11 @@ pub struct QuicklookPeakCounts {
 
 /// A solar flare seen by STIX.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Flare {
+    /// Row id (not exposed).
+    #[graphql(skip)]
+    pub row_id: i64,
     /// Public id (the STIX flare id as text).
     pub id: ID,
     /// STIX-style flare id `YYMMDDHHMM` of the peak.
@@ -64,6 +68,7 @@ pub struct Flare {
 impl From<flare::Model> for Flare {
     fn from(m: flare::Model) -> Self {
         Self {
+            row_id: m.id,
             id: ID(m.flare_id.to_string()),
             flare_id: BigInt(m.flare_id),
             start_time: m.start_time,
@@ -237,5 +242,75 @@ impl From<jobs::events::JobEvent> for JobStatusEvent {
             total: e.total,
             message: e.message,
         }
+    }
+}
+
+/// A planned preview image that was not made, and why (too few counts, an algorithm failed).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PreviewSkip {
+    /// The algorithm that failed, or null when the whole box was skipped.
+    pub algorithm: Option<String>,
+    /// Band, keV.
+    pub energy_low_kev: f64,
+    /// Band, keV.
+    pub energy_high_kev: f64,
+    /// Requested box start, UTC.
+    pub time_start: DateTime<Utc>,
+    /// Requested box end, UTC.
+    pub time_end: DateTime<Utc>,
+    /// Counts in the box.
+    pub counts: Option<f64>,
+    /// Why no image was made.
+    pub reason: String,
+    /// Selection policy version.
+    pub policy_version: String,
+}
+
+impl From<jobs::store::entities::preview_skip::Model> for PreviewSkip {
+    fn from(m: jobs::store::entities::preview_skip::Model) -> Self {
+        Self {
+            algorithm: m.algorithm,
+            energy_low_kev: m.energy_low_kev,
+            energy_high_kev: m.energy_high_kev,
+            time_start: m.time_start,
+            time_end: m.time_end,
+            counts: m.counts,
+            reason: m.reason,
+            policy_version: m.policy_version,
+        }
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl Flare {
+    /// Preview images that were planned but not made, with the reason.
+    async fn preview_skips(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<PreviewSkip>> {
+        use jobs::store::entities::preview_skip;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let st = ctx.data::<super::AppState>()?;
+        let rows = preview_skip::Entity::find()
+            .filter(preview_skip::Column::FlareId.eq(self.row_id))
+            .order_by_asc(preview_skip::Column::EnergyLowKev)
+            .order_by_asc(preview_skip::Column::TimeStart)
+            .all(&st.db)
+            .await
+            .map_err(super::error::ApiError::from)?;
+        Ok(rows.into_iter().map(PreviewSkip::from).collect())
+    }
+
+    /// Number of images of this flare in the archive.
+    async fn image_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<i64> {
+        use jobs::store::entities::image;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let st = ctx.data::<super::AppState>()?;
+        let n = image::Entity::find()
+            .filter(image::Column::FlareId.eq(self.row_id))
+            .count(&st.db)
+            .await
+            .map_err(super::error::ApiError::from)?;
+        Ok(n as i64)
     }
 }

@@ -1,0 +1,162 @@
+//! Crash safety with real processes: a `serve` process is killed (SIGKILL) in the middle of a
+//! preview job. No half-written image row or file is left, and after a restart the job is
+//! done again to completion without duplicates.
+
+use jobs::store::entities::{image, reconstruction_job};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+fn sample(rel: &str) -> String {
+    format!("{}/../data/stix/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stix-archive"));
+    c.current_dir(dir)
+        .args(args)
+        .env("STIX__SERVER__BIND", "127.0.0.1:0")
+        .env("STIX__WORKERS__CONCURRENCY", "1")
+        .env("STIX__WORKERS__STALE_AFTER_SECONDS", "3")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn serve(dir: &Path) -> Child {
+    command(dir, &["serve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls the database until `pred` holds for the job, failing after the timeout.
+async fn wait_job(
+    db: &DatabaseConnection,
+    pred: impl Fn(&reconstruction_job::Model) -> bool,
+) -> reconstruction_job::Model {
+    tokio::time::timeout(TIMEOUT, async {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            if let Ok(Some(j)) = reconstruction_job::Entity::find()
+                .filter(reconstruction_job::Column::Kind.eq("preview"))
+                .one(db)
+                .await
+                && pred(&j)
+            {
+                return j;
+            }
+        }
+    })
+    .await
+    .expect("the job reaches the expected state in time")
+}
+
+/// Every image row's files exist with its checksums; no stray (temporary) files.
+async fn check_consistent(db: &DatabaseConnection, data_dir: &Path) -> u64 {
+    let rows = image::Entity::find().all(db).await.unwrap();
+    let mut expected: Vec<PathBuf> = Vec::new();
+    for r in &rows {
+        let fits = data_dir.join(&r.fits_path);
+        assert_eq!(
+            jobs::pipeline::render::sha256_file(&fits).unwrap(),
+            r.fits_sha256
+        );
+        let png = data_dir.join(r.png_path.as_ref().unwrap());
+        assert_eq!(
+            &jobs::pipeline::render::sha256_file(&png).unwrap(),
+            r.png_sha256.as_ref().unwrap()
+        );
+        expected.push(fits);
+        expected.push(png);
+    }
+    let mut stack = vec![data_dir.join("images")];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                assert!(
+                    name.ends_with(".fits") || name.ends_with(".png"),
+                    "a half-written file was left behind: {}",
+                    p.display()
+                );
+            }
+        }
+    }
+    rows.len() as u64
+}
+
+#[tokio::test]
+async fn a_killed_worker_leaves_nothing_half_written_and_the_job_is_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data/store");
+    let mut server = serve(dir.path());
+    // Queue the preview from a separate process, as an operator would.
+    let out = command(
+        dir.path(),
+        &[
+            "ingest",
+            &sample("l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits"),
+            &sample("l1/solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits"),
+            &sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"),
+            &sample("flare_reference_locations.csv"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = jobs::store::connect(
+        &format!("sqlite://{}/data/stix-archive.sqlite", dir.path().display()),
+        2,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+
+    // Kill the server once some, but not all, of the job's images are committed.
+    let running = wait_job(&db, |j| j.status == "RUNNING" && j.progress_done >= 5).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        running.progress_done < running.progress_total,
+        "killed in the middle"
+    );
+    let partial = check_consistent(&db, &data_dir).await;
+    assert!(partial < running.progress_total as u64);
+
+    // Restart: the job is found orphaned, requeued and finished; nothing is duplicated.
+    let mut server = serve(dir.path());
+    let done = wait_job(&db, |j| j.status == "SUCCEEDED").await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        done.attempts >= 2,
+        "done again after the restart (attempts {})",
+        done.attempts
+    );
+    let total = check_consistent(&db, &data_dir).await;
+    assert!(total > partial);
+    let distinct = image::Entity::find().count(&db).await.unwrap();
+    assert_eq!(total, distinct);
+    // As many images as an uninterrupted run: boxes × algorithms minus recorded algorithm failures.
+    let skips_with_alg = jobs::store::entities::preview_skip::Entity::find()
+        .filter(jobs::store::entities::preview_skip::Column::Algorithm.is_not_null())
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(total + skips_with_alg, done.progress_total as u64);
+}

@@ -1,0 +1,228 @@
+//! The automatic preview pipeline end to end on the bundled sample: ingest → preview jobs
+//! on the real queue and workers → images (FITS + PNG with checksums) and recorded skips,
+//! visible over GraphQL; re-ingesting changes nothing.
+
+use crate::support::{TIMEOUT, TestApp, spawn_app};
+use api::archive::{ingest_and_queue, wait_for_jobs};
+use api::cli::ingest::DEMO_FILES;
+use jobs::store::entities::{image, preview_skip, reconstruction_job, science_file};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+const M12_FLARE: i64 = 2211111136;
+const C12_FLARE: i64 = 2211130649;
+
+fn sample() -> Vec<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/stix"));
+    DEMO_FILES.iter().map(|f| dir.join(f)).collect()
+}
+
+/// Ingests the sample and waits (on job events, with a timeout) for the previews.
+async fn ingest_sample(app: &TestApp) -> Vec<reconstruction_job::Model> {
+    let settings = jobs::pipeline::PipelineSettings::default();
+    let (report, jobs) = ingest_and_queue(&app.state, &settings, &sample(), |_, _, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.rejected, 0, "{:?}", report.outcomes);
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    tokio::time::timeout(TIMEOUT * 4, wait_for_jobs(&app.state, &ids))
+        .await
+        .expect("previews finish in time")
+        .unwrap()
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    jobs::pipeline::render::sha256_file(path).unwrap()
+}
+
+#[tokio::test]
+async fn preview_pipeline_on_the_sample() {
+    let app = spawn_app().await;
+    let jobs = ingest_sample(&app).await;
+    assert_eq!(jobs.len(), 2, "one preview job per flare file");
+    for j in &jobs {
+        assert_eq!(j.status, "SUCCEEDED", "{:?}", j.error_message);
+        assert_eq!(j.progress_done, j.progress_total);
+    }
+    let db = &app.state.db;
+    let bkg = science_file::Entity::find()
+        .filter(science_file::Column::ProductKind.eq("background"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let images = image::Entity::find().all(db).await.unwrap();
+    let flare_row = |fid: i64| async move {
+        jobs::store::entities::flare::Entity::find()
+            .filter(jobs::store::entities::flare::Column::FlareId.eq(fid))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let m12 = flare_row(M12_FLARE).await;
+    let c12 = flare_row(C12_FLARE).await;
+
+    // The M1.2 flare is big: several 60 s boxes 10 min apart in 4–10 keV, five algorithms each.
+    let mut boxes: BTreeMap<(i64, String), BTreeSet<String>> = BTreeMap::new();
+    for i in images
+        .iter()
+        .filter(|i| i.flare_id == Some(m12.id) && i.energy_low_kev == 4.0)
+    {
+        boxes
+            .entry((i.time_start.timestamp_millis(), i.time_end.to_rfc3339()))
+            .or_default()
+            .insert(i.algorithm.clone());
+    }
+    assert!(boxes.len() >= 4, "several boxes: {boxes:?}");
+    let algs: BTreeSet<String> = ["bp", "clean", "mem", "em", "fwdfit"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (k, a) in &boxes {
+        assert_eq!(a, &algs, "box {k:?} has all five algorithms");
+    }
+    let mids_ms: BTreeSet<i64> = images
+        .iter()
+        .filter(|i| i.flare_id == Some(m12.id) && i.energy_low_kev == 4.0 && i.algorithm == "bp")
+        .map(|i| (i.time_start.timestamp_millis() + i.time_end.timestamp_millis()) / 2)
+        .collect();
+    let mids: Vec<f64> = mids_ms.into_iter().map(|ms| ms as f64 / 1000.0).collect();
+    for w in mids.windows(2) {
+        // Box centres 600 s apart; whole L1 bins of 40–80 s move the actual centres a little.
+        assert!(
+            (w[1] - w[0] - 600.0).abs() < 90.0,
+            "box spacing {} s",
+            w[1] - w[0]
+        );
+    }
+    // The peak box contains the listed peak 11:36:56 and is within a bin of 60 s long.
+    let peak = m12.peak_time.timestamp() as f64;
+    assert!(
+        mids.iter().any(|m| (m - peak).abs() < 60.0),
+        "a box at the peak: {mids:?}"
+    );
+
+    // The C1.2 flare in 16–28 keV: one whole-flare image, or a recorded skip for counts.
+    let c12_high: Vec<_> = images
+        .iter()
+        .filter(|i| i.flare_id == Some(c12.id) && i.energy_low_kev == 16.0)
+        .collect();
+    let c12_skips = preview_skip::Entity::find()
+        .filter(preview_skip::Column::FlareId.eq(c12.id))
+        .filter(preview_skip::Column::EnergyLowKev.eq(16.0))
+        .all(db)
+        .await
+        .unwrap();
+    if c12_high.is_empty() {
+        assert!(
+            c12_skips.iter().any(|s| s.reason.contains("min_counts")),
+            "{c12_skips:?}"
+        );
+    } else {
+        let starts: BTreeSet<_> = c12_high.iter().map(|i| i.time_start).collect();
+        assert_eq!(starts.len(), 1, "one whole-flare box");
+        let inputs = c12_high[0].policy_inputs.as_ref().unwrap();
+        assert_eq!(inputs["box"]["classification"], "small", "{inputs}");
+    }
+
+    // Every image: background chosen and recorded, policy version and inputs, files with checksums.
+    for i in &images {
+        assert_eq!(i.background_file_id, Some(bkg.id));
+        assert_eq!(i.policy_version.as_deref(), Some("preview-v1"));
+        let inputs = i.policy_inputs.as_ref().unwrap();
+        assert_eq!(
+            inputs["context"]["background"]["outcome"], "chosen",
+            "{inputs}"
+        );
+        assert!(
+            inputs["context"]["background"]["distance_days"]
+                .as_f64()
+                .unwrap()
+                < 15.0
+        );
+        let fits = app.data_dir.join(&i.fits_path);
+        let png = app.data_dir.join(i.png_path.as_ref().unwrap());
+        assert_eq!(sha256(&fits), i.fits_sha256, "{}", fits.display());
+        assert_eq!(&sha256(&png), i.png_sha256.as_ref().unwrap());
+        assert!(i.total_counts > i.background_counts && i.background_counts > 0.0);
+        assert!(i.calibration_version.starts_with("stix-archive-cal"));
+    }
+    // 16–28 keV skips of the M1.2 flare say why (counts below min_counts).
+    let m12_skips = preview_skip::Entity::find()
+        .filter(preview_skip::Column::FlareId.eq(m12.id))
+        .all(db)
+        .await
+        .unwrap();
+    assert!(m12_skips.iter().all(|s| !s.reason.is_empty()));
+
+    // The same over GraphQL.
+    let r = app
+        .graphql(
+            "query($f: BigInt!) { images(first: 100, filter: { flareId: $f }) { totalCount } flare(flareId: $f) { imageCount previewSkips { reason energyLowKev counts } } }",
+            json!({ "f": M12_FLARE }),
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let n_m12 = images.iter().filter(|i| i.flare_id == Some(m12.id)).count() as i64;
+    assert_eq!(r["data"]["images"]["totalCount"], n_m12);
+    assert_eq!(r["data"]["flare"]["imageCount"], n_m12);
+    assert_eq!(
+        r["data"]["flare"]["previewSkips"].as_array().unwrap().len(),
+        m12_skips.len()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reingesting_changes_nothing() {
+    let app = spawn_app().await;
+    ingest_sample(&app).await;
+    let db = &app.state.db;
+    let count = || async {
+        (
+            image::Entity::find().count(db).await.unwrap(),
+            preview_skip::Entity::find().count(db).await.unwrap(),
+            science_file::Entity::find().count(db).await.unwrap(),
+            reconstruction_job::Entity::find().count(db).await.unwrap(),
+        )
+    };
+    let before = count().await;
+    let files_before: BTreeSet<PathBuf> = walk(&app.data_dir);
+    let settings = jobs::pipeline::PipelineSettings::default();
+    let (report, jobs) = ingest_and_queue(&app.state, &settings, &sample(), |_, _, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.already_present, sample().len());
+    assert!(jobs.is_empty(), "no new preview jobs");
+    assert_eq!(count().await, before);
+    // Running a finished preview job's work again does not duplicate anything either.
+    let job = reconstruction_job::Entity::find()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let runner = jobs::pipeline::PreviewRunner::new(db.clone(), app.data_dir.clone());
+    let progress = jobs::worker::Progress::new(db.clone(), app.state.events.clone(), job.clone());
+    runner.run(&job, progress).await.unwrap();
+    assert_eq!(count().await, before);
+    assert_eq!(walk(&app.data_dir), files_before);
+    app.stop().await;
+}
+
+fn walk(dir: &std::path::Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.insert(e.path());
+            }
+        }
+    }
+    out
+}
