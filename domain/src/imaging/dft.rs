@@ -10,7 +10,7 @@
 
 use super::grid::ImageGrid;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip, s};
 use std::f64::consts::TAU;
 
 /// A precomputed DFT operator for fixed (u,v) points and grid.
@@ -29,6 +29,10 @@ pub struct DftOperator {
     by_c: Array2<f64>,
     /// sin(2π v_k y_iy), `[k][iy]`.
     by_s: Array2<f64>,
+    /// cos(2π v_k y_iy), `[iy][k]`.
+    cy_t: Array2<f64>,
+    /// sin(2π v_k y_iy), `[iy][k]`.
+    sy_t: Array2<f64>,
 }
 
 /// Scratch buffers of one operator, so that repeated applications do not allocate.
@@ -76,6 +80,8 @@ impl DftOperator {
             ax,
             ac_half,
             as_half,
+            cy_t: by_c.t().as_standard_layout().into_owned(),
+            sy_t: by_s.t().as_standard_layout().into_owned(),
             by_c,
             by_s,
         }
@@ -119,35 +125,40 @@ impl DftOperator {
     ) {
         // Fold the columns: even part x(i) + x(n−1−i), odd part x(i) − x(n−1−i).
         let n = self.n;
-        let half_o = n / 2;
-        for iy in 0..n {
-            let row = image.row(iy);
-            for i in 0..half_o {
-                let (l, r) = (row[i], row[n - 1 - i]);
-                scratch.xe[[iy, i]] = l + r;
-                scratch.xo[[iy, i]] = l - r;
-            }
-            if n % 2 == 1 {
-                scratch.xe[[iy, half_o]] = row[half_o];
-            }
+        let h = n / 2;
+        Zip::from(scratch.xe.slice_mut(s![.., ..h]))
+            .and(&mut scratch.xo)
+            .and(image.slice(s![.., ..h]))
+            .and(image.slice(s![.., n - h..;-1]))
+            .for_each(|e, o, &l, &r| {
+                *e = l + r;
+                *o = l - r;
+            });
+        if n % 2 == 1 {
+            scratch.xe.column_mut(h).assign(&image.column(h));
         }
         // pc[iy][k] = Σ_ix x[iy][ix]·cos(a_k(ix)), ps likewise with sin.
         general_mat_mul(1.0, &scratch.xe, &self.ac_half, 0.0, &mut scratch.pc);
         general_mat_mul(1.0, &scratch.xo, &self.as_half, 0.0, &mut scratch.ps);
-        let k = self.k;
-        for j in 0..k {
-            let (mut sr, mut si) = (0.0, 0.0);
-            let cy = self.by_c.row(j);
-            let sy = self.by_s.row(j);
-            for iy in 0..self.n {
-                let pc = scratch.pc[[iy, j]];
-                let ps = scratch.ps[[iy, j]];
-                sr += pc * cy[iy] - ps * sy[iy];
-                si += pc * sy[iy] + ps * cy[iy];
-            }
-            re[j] = sr * self.pixel_area;
-            im[j] = si * self.pixel_area;
+        re.fill(0.0);
+        im.fill(0.0);
+        let mut rv = ArrayViewMut1::from(re);
+        let mut iv = ArrayViewMut1::from(im);
+        for iy in 0..n {
+            Zip::from(&mut rv)
+                .and(&mut iv)
+                .and(scratch.pc.row(iy))
+                .and(scratch.ps.row(iy))
+                .and(self.cy_t.row(iy))
+                .and(self.sy_t.row(iy))
+                .for_each(|sr, si, &pc, &ps, &cy, &sy| {
+                    *sr += pc * cy - ps * sy;
+                    *si += pc * sy + ps * cy;
+                });
         }
+        let area = self.pixel_area;
+        rv.mapv_inplace(|x| x * area);
+        iv.mapv_inplace(|x| x * area);
     }
 
     /// Adjoint: `out[iy][ix] = Δ²·Σ_k (r_k cos θ + s_k sin θ)` (overwrites `out`).
@@ -158,30 +169,35 @@ impl DftOperator {
         scratch: &mut DftScratch,
         mut out: ArrayViewMut2<f64>,
     ) {
-        let k = self.k;
         let n = self.n;
-        for iy in 0..n {
-            for j in 0..k {
-                let (cb, sb) = (self.by_c[[j, iy]], self.by_s[[j, iy]]);
-                scratch.b1[[iy, j]] = (r[j] * cb + s[j] * sb) * self.pixel_area;
-                scratch.b2[[iy, j]] = (s[j] * cb - r[j] * sb) * self.pixel_area;
-            }
-        }
+        let area = self.pixel_area;
+        let rv = ArrayView1::from(r);
+        let sv = ArrayView1::from(s);
+        Zip::from(&mut scratch.b1)
+            .and(&mut scratch.b2)
+            .and(&self.cy_t)
+            .and(&self.sy_t)
+            .and_broadcast(&rv)
+            .and_broadcast(&sv)
+            .for_each(|b1, b2, &cb, &sb, &r, &s| {
+                *b1 = (r * cb + s * sb) * area;
+                *b2 = (s * cb - r * sb) * area;
+            });
         // Even part E = B1·cosᵀ on the left half (and centre), odd part O = B2·sinᵀ;
         // out(i) = E + O, out(n−1−i) = E − O.
         general_mat_mul(1.0, &scratch.b1, &self.ac_half.t(), 0.0, &mut scratch.xe);
         general_mat_mul(1.0, &scratch.b2, &self.as_half.t(), 0.0, &mut scratch.xo);
-        let half_o = n / 2;
-        for iy in 0..n {
-            let mut row = out.row_mut(iy);
-            for i in 0..half_o {
-                let (e, o) = (scratch.xe[[iy, i]], scratch.xo[[iy, i]]);
-                row[i] = e + o;
-                row[n - 1 - i] = e - o;
-            }
-            if n % 2 == 1 {
-                row[half_o] = scratch.xe[[iy, half_o]];
-            }
+        let h = n / 2;
+        Zip::from(out.slice_mut(s![.., ..h]))
+            .and(scratch.xe.slice(s![.., ..h]))
+            .and(&scratch.xo)
+            .for_each(|x, &e, &o| *x = e + o);
+        Zip::from(out.slice_mut(s![.., n - h..;-1]))
+            .and(scratch.xe.slice(s![.., ..h]))
+            .and(&scratch.xo)
+            .for_each(|x, &e, &o| *x = e - o);
+        if n % 2 == 1 {
+            out.column_mut(h).assign(&scratch.xe.column(h));
         }
     }
 
