@@ -116,16 +116,18 @@ impl DftOperator {
     }
 
     /// Forward transform of `image` (`[iy][ix]`, per arcsec²) into `re`, `im` (length K).
+    /// Returns Σ image (the plain pixel sum, found while folding).
     pub fn forward(
         &self,
         image: ArrayView2<f64>,
         scratch: &mut DftScratch,
         re: &mut [f64],
         im: &mut [f64],
-    ) {
+    ) -> f64 {
         // Fold the columns: even part x(i) + x(n−1−i), odd part x(i) − x(n−1−i).
         let n = self.n;
         let h = n / 2;
+        let mut total = 0.0;
         Zip::from(scratch.xe.slice_mut(s![.., ..h]))
             .and(&mut scratch.xo)
             .and(image.slice(s![.., ..h]))
@@ -133,9 +135,11 @@ impl DftOperator {
             .for_each(|e, o, &l, &r| {
                 *e = l + r;
                 *o = l - r;
+                total += l + r;
             });
         if n % 2 == 1 {
             scratch.xe.column_mut(h).assign(&image.column(h));
+            total += image.column(h).sum();
         }
         // pc[iy][k] = Σ_ix x[iy][ix]·cos(a_k(ix)), ps likewise with sin.
         general_mat_mul(1.0, &scratch.xe, &self.ac_half, 0.0, &mut scratch.pc);
@@ -159,15 +163,23 @@ impl DftOperator {
         let area = self.pixel_area;
         rv.mapv_inplace(|x| x * area);
         iv.mapv_inplace(|x| x * area);
+        total
     }
 
     /// Adjoint: `out[iy][ix] = Δ²·Σ_k (r_k cos θ + s_k sin θ)` (overwrites `out`).
-    pub fn adjoint(
+    pub fn adjoint(&self, r: &[f64], s: &[f64], scratch: &mut DftScratch, out: ArrayViewMut2<f64>) {
+        self.adjoint_apply(r, s, scratch, out, |o, g| *o = g);
+    }
+
+    /// The adjoint value g of every pixel handed to `apply(&mut out[iy][ix], g)`, so that a
+    /// caller can fuse its own pixel update into the final pass.
+    pub fn adjoint_apply(
         &self,
         r: &[f64],
         s: &[f64],
         scratch: &mut DftScratch,
         mut out: ArrayViewMut2<f64>,
+        apply: impl Fn(&mut f64, f64),
     ) {
         let n = self.n;
         let area = self.pixel_area;
@@ -191,13 +203,15 @@ impl DftOperator {
         Zip::from(out.slice_mut(s![.., ..h]))
             .and(scratch.xe.slice(s![.., ..h]))
             .and(&scratch.xo)
-            .for_each(|x, &e, &o| *x = e + o);
+            .for_each(|x, &e, &o| apply(x, e + o));
         Zip::from(out.slice_mut(s![.., n - h..;-1]))
             .and(scratch.xe.slice(s![.., ..h]))
             .and(&scratch.xo)
-            .for_each(|x, &e, &o| *x = e - o);
+            .for_each(|x, &e, &o| apply(x, e - o));
         if n % 2 == 1 {
-            out.column_mut(h).assign(&scratch.xe.column(h));
+            Zip::from(out.column_mut(h))
+                .and(scratch.xe.column(h))
+                .for_each(|x, &e| apply(x, e));
         }
     }
 
