@@ -8,6 +8,9 @@
 //! rejected; after 500 inner rounds spent on rejected updates the solver gives up. Stop when
 //! ‖x − x_old‖ < tol·‖x_old‖ or at maxiter.
 //!
+//! λ = 2·max|(H x₀ − V)ᵀH|·percent_lambda with percent_lambda = 2/(SNR²+90), not clamped to
+//! the [1e−4, 0.2] range quoted by xrayvision (no code clamps it either).
+//!
 //! Convergence: J never increases (monotone variant), so the iterates converge to the
 //! constrained minimiser at the O(1/k²) FISTA rate while updates are accepted; the result
 //! reports which stop rule fired, the iterations, and the final χ² and J.
@@ -32,6 +35,9 @@ pub enum MemError {
     /// The total flux is not positive.
     #[error("MEM total flux must be positive, got {0}")]
     BadFlux(f64),
+    /// A visibility has a non-finite value or a non-positive error.
+    #[error("visibility {0} has a non-finite value or a non-positive error")]
+    BadVisibility(String),
 }
 
 /// Why the MEM loop stopped.
@@ -470,6 +476,16 @@ pub fn mem_ge(
 ) -> Result<MemResult, MemError> {
     if vis.is_empty() {
         return Err(MemError::NoVisibilities);
+    }
+    if let Some(v) = vis.iter().find(|v| {
+        !(v.u.is_finite()
+            && v.v.is_finite()
+            && v.real.is_finite()
+            && v.imag.is_finite()
+            && v.amplitude_error.is_finite()
+            && v.amplitude_error > 0.0)
+    }) {
+        return Err(MemError::BadVisibility(v.label.clone()));
     }
     let total_flux = match params.total_flux {
         MemTotalFlux::MaxAmplitude => vis.iter().map(Visibility::amplitude).fold(0.0, f64::max),
