@@ -197,3 +197,35 @@ fn fwdfit_recovers_circle_ellipse_and_two_circles() {
         assert!((s.flux / t.flux - 1.0).abs() < 0.05);
     }
 }
+
+#[test]
+fn fwdfit_recovers_a_loop_made_by_its_own_model() {
+    use domain::imaging::fwdfit::model::{Gaussian, loop_gaussians};
+    // A loop of FWHM 36″ × 12″ at 30°, bent by 90°; visibilities of its circles.
+    let g = Gaussian {
+        flux: 800.0,
+        x: 7.0,
+        y: -5.0,
+        fwhm_major: 36.0,
+        fwhm_minor: 12.0,
+        angle_rad: 30f64.to_radians(),
+    };
+    let parts: Vec<Source> = loop_gaussians(&g, 90f64.to_radians())
+        .iter()
+        .map(|c| Source::circle(c.flux, c.x, c.y, c.fwhm_major))
+        .collect();
+    let mut p = params(Algorithm::Fwdfit);
+    p.fwdfit.shape = FwdfitShape::Loop;
+    let file = vis_file(synth_vis(&parts), CENTER, -1.46, [4.0, 10.0], None);
+    let r = reconstruct(&file, &p).expect("fit");
+    let fit = r.fwdfit.expect("extras");
+    let s = &fit.sources[0];
+    eprintln!("loop {s:?} chi2 {}", fit.chi2_reduced);
+    assert!(dist(s.offset_arcsec, [7.0, -5.0]) < 1.0);
+    assert!((s.flux / 800.0 - 1.0).abs() < 0.05);
+    let [maj, min] = s.fwhm_major_minor_arcsec.expect("axes");
+    assert!((maj / 36.0 - 1.0).abs() < 0.05 && (min / 12.0 - 1.0).abs() < 0.05);
+    assert!((s.angle_deg.expect("angle") - 30.0).abs() < 2.0);
+    assert!((s.loop_angle_deg.expect("loop angle") - 90.0).abs() < 5.0);
+    assert!((r.map.integrated() / 800.0 - 1.0).abs() < 0.05);
+}

@@ -159,3 +159,19 @@ fn mem_total_flux_choices() {
         );
     }
 }
+
+#[test]
+fn zero_errors_are_rejected_not_divided_by() {
+    let mut f = file_with_rates();
+    f.visibilities[3].amplitude_error = 0.0;
+    for alg in [Algorithm::Mem, Algorithm::Fwdfit] {
+        let p = ImagingParams {
+            algorithm: Some(alg),
+            ..Default::default()
+        }
+        .check()
+        .expect("valid");
+        let e = reconstruct(&f, &p).unwrap_err();
+        assert!(e.is_bad_input(), "{alg}: {e}");
+    }
+}

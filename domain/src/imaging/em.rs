@@ -157,6 +157,26 @@ impl EmSystem {
 
     /// `Hᵀz` into `out` (overwritten).
     pub fn adjoint(&self, z: &[[f64; 4]], ws: &mut EmWork, out: &mut Array2<f64>) {
+        let add = self.adjoint_coefficients(z, ws);
+        self.op
+            .adjoint_apply(&ws.re, &ws.im, &mut ws.dft, out.view_mut(), |o, g| {
+                *o = g + add
+            });
+    }
+
+    /// The EM update `x ← x·Hᵀz/Hᵀ1` with `Hᵀz` never stored.
+    fn update(&self, z: &[[f64; 4]], ht1: f64, ws: &mut EmWork, x: &mut Array2<f64>) {
+        let add = self.adjoint_coefficients(z, ws);
+        let inv = 1.0 / ht1;
+        self.op
+            .adjoint_apply(&ws.re, &ws.im, &mut ws.dft, x.view_mut(), |xi, g| {
+                *xi *= (g + add) * inv
+            });
+    }
+
+    /// Puts the DFT-adjoint coefficients of `z` in `ws.re`, `ws.im`; returns the uniform
+    /// M0 term `Δ²·M0·Σz`.
+    fn adjoint_coefficients(&self, z: &[[f64; 4]], ws: &mut EmWork) -> f64 {
         let mut total = 0.0;
         for (i, zi) in z.iter().enumerate() {
             total += zi[0] + zi[1] + zi[2] + zi[3];
@@ -166,9 +186,7 @@ impl EmSystem {
             ws.re[i] = 2.0 * self.m1 * (a * c - b * s);
             ws.im[i] = 2.0 * self.m1 * (a * s + b * c);
         }
-        self.op.adjoint(&ws.re, &ws.im, &mut ws.dft, out.view_mut());
-        let add = total * self.m0 * self.area;
-        out.mapv_inplace(|g| g + add);
+        total * self.m0 * self.area
     }
 
     /// `Σ_i H_ij² w_i` for weights `w` per detector `[A, B, C, D]` (needs the 2ψ operator).
@@ -238,12 +256,17 @@ impl EmSystem {
                     zi[c] = yi[c] / hi[c];
                 }
             }
+            iterations = iter;
+            let check = iter > 10 && iter % 25 == 0;
+            if !check {
+                self.update(&z, ht1, &mut ws, &mut x);
+                continue;
+            }
             self.adjoint(&z, &mut ws, &mut htz);
             ndarray::Zip::from(&mut x)
                 .and(&htz)
                 .for_each(|xi, &g| *xi *= g / ht1);
-            iterations = iter;
-            if iter > 10 && iter % 25 == 0 {
+            {
                 for (zi, hi) in z.iter_mut().zip(&hx) {
                     for c in 0..4 {
                         zi[c] = 1.0 / hi[c];

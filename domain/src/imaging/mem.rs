@@ -8,6 +8,9 @@
 //! rejected; after 500 inner rounds spent on rejected updates the solver gives up. Stop when
 //! ‖x − x_old‖ < tol·‖x_old‖ or at maxiter.
 //!
+//! λ = 2·max|(H x₀ − V)ᵀH|·percent_lambda with percent_lambda = 2/(SNR²+90), not clamped to
+//! the [1e−4, 0.2] range quoted by xrayvision (no code clamps it either).
+//!
 //! Convergence: J never increases (monotone variant), so the iterates converge to the
 //! constrained minimiser at the O(1/k²) FISTA rate while updates are accepted; the result
 //! reports which stop rule fired, the iterations, and the final χ² and J.
@@ -32,6 +35,9 @@ pub enum MemError {
     /// The total flux is not positive.
     #[error("MEM total flux must be positive, got {0}")]
     BadFlux(f64),
+    /// A visibility has a non-finite value or a non-positive error.
+    #[error("visibility {0} has a non-finite value or a non-positive error")]
+    BadVisibility(String),
 }
 
 /// Why the MEM loop stopped.
@@ -314,43 +320,57 @@ impl PixelState {
     };
 }
 
+/// e^d: the degree-7 Taylor polynomial for |d| < 0.1 (truncation < 3e−13 relative), else
+/// the library exponential.
+#[inline(always)]
+fn exp_near(d: f64) -> f64 {
+    if d.abs() < 0.1 {
+        1.0 + d
+            * (1.0
+                + d * (0.5
+                    + d * (1.0 / 6.0
+                        + d * (1.0 / 24.0
+                            + d * (1.0 / 120.0 + d * (1.0 / 720.0 + d * (1.0 / 5040.0)))))))
+    } else {
+        d.exp()
+    }
+}
+
 /// Per-pixel entropy prox: solves `c − y + a·ln(c/m) = 0` for c > 0 by Newton's method in
 /// t = ln c. f(t) = eᵗ + a·t − (y + a ln m) is convex and increasing, so Newton converges from
 /// any start (monotonically after the first step). Warm start: the previous solution moved by
-/// the exact first Newton step for the changed y, (y − y_prev)/(c_prev + a), which costs no
-/// exponential; when that step is below 1e−5 it is taken as the answer (error < 1e−10).
-/// Otherwise Newton stops after a step below 1e−4 (quadratic convergence: error in ln c
-/// < 1e−8) and returns c from the last exponential corrected to second order.
+/// the exact first Newton step for the changed y, (y − y_prev)/(c_prev + a). The exponential
+/// is carried along with t (c ← c·e^{Δt}, [`exp_near`]), so the small moves of a warm start
+/// need no library exponential. Steps are Halley's (cubic convergence; Newton's where
+/// Halley's denominator degenerates far right of the root), stopping once the error left
+/// after a step is below ≈1e−9 (step ≤ 1e−3 for Halley, ≤ 3e−5 for Newton).
 fn prox_entropy_pixel(y: f64, a: f64, ln_m: f64, st: &mut PixelState) -> f64 {
     let target = y + a * ln_m;
-    let mut t = if st.t.is_finite() {
+    let (mut t, mut e) = if st.t.is_finite() {
         let dt = (y - st.y) / (st.c + a);
-        if dt.abs() <= 1e-5 {
-            // The predicted step alone is accurate to dt²/2 < 1e−10: no exponential needed.
-            let c = st.c * (1.0 + dt + 0.5 * dt * dt);
-            *st = PixelState { y, t: st.t + dt, c };
-            return c;
-        }
-        st.t + dt
+        (st.t + dt, st.c * exp_near(dt))
     } else {
         // Upper bounds of the root: c ≤ max(y, m) and c ≤ m·exp(y/a).
-        (y.max(ln_m.exp())).ln().min(ln_m + y / a)
+        let t0 = (y.max(ln_m.exp())).ln().min(ln_m + y / a);
+        (t0, t0.exp())
     };
-    let mut c = f64::NAN;
-    for _ in 0..100 {
-        let e = t.exp();
-        let step = (e + a * t - target) / (e + a);
+    for _ in 0..200 {
+        // Halley step (cubic convergence): f = eᵗ + a t − K, f′ = eᵗ + a, f″ = eᵗ.
+        let f = e + a * t - target;
+        let d1 = e + a;
+        let den = 2.0 * d1 * d1 - f * e;
+        // Far right of the root Halley's denominator degenerates: take the Newton step there.
+        let halley = den > d1 * d1;
+        let step = if halley { 2.0 * f * d1 / den } else { f / d1 };
         t -= step;
-        if step.abs() <= 1e-4 {
-            c = e * (1.0 - step + 0.5 * step * step);
+        e *= exp_near(-step);
+        // Error after the step: O(step³) for Halley, O(step²) for Newton; both < 1e−9 here.
+        if step.abs() <= if halley { 1e-3 } else { 3e-5 } {
             break;
         }
     }
-    if !c.is_finite() {
-        c = t.exp();
-    }
-    *st = PixelState { y, t, c };
-    c
+    *st = PixelState { y, t, c: e };
+    e
 }
 
 /// Buffers of [`prox`]: the per-pixel warm-start state of the entropy prox and the Dykstra
@@ -456,6 +476,16 @@ pub fn mem_ge(
 ) -> Result<MemResult, MemError> {
     if vis.is_empty() {
         return Err(MemError::NoVisibilities);
+    }
+    if let Some(v) = vis.iter().find(|v| {
+        !(v.u.is_finite()
+            && v.v.is_finite()
+            && v.real.is_finite()
+            && v.imag.is_finite()
+            && v.amplitude_error.is_finite()
+            && v.amplitude_error > 0.0)
+    }) {
+        return Err(MemError::BadVisibility(v.label.clone()));
     }
     let total_flux = match params.total_flux {
         MemTotalFlux::MaxAmplitude => vis.iter().map(Visibility::amplitude).fold(0.0, f64::max),

@@ -231,7 +231,7 @@ impl Problem {
                     let f2 = q[3] * q[3] * model::GAUSS_K;
                     for j in 0..k {
                         let amp = q[0] * (-f2 * self.k2[j]).exp();
-                        let (s, c) = (self.tu[j] * x + self.tv[j] * y).sin_cos();
+                        let (s, c) = model::fast_sin_cos(self.tu[j] * x + self.tv[j] * y);
                         mre[j] += amp * c;
                         mim[j] += amp * s;
                     }

@@ -10,6 +10,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// 2⁻³².
+const TWO_POW_M32: f64 = 1.0 / 4_294_967_296.0;
+
 /// PSO settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PsoSettings {
@@ -88,29 +91,50 @@ pub fn minimise<F: FnMut(&[f64]) -> f64>(
     let mut history = Vec::with_capacity(settings.maxiter + 1);
     history.push(gbest_f);
     let mut iterations = 0;
-    let mut others: Vec<usize> = Vec::with_capacity(nb);
+    // Virtual indices 0..nb−1 of "the other birds" (index o ≥ b stands for o + 1); partial
+    // Fisher–Yates shuffles leave it a permutation, so it is never rebuilt.
+    let mut others: Vec<usize> = (0..nb - 1).collect();
     for iter in 1..=settings.maxiter {
         iterations = iter;
         for b in 0..nb {
-            // Random neighbourhood of `hood` other birds: partial Fisher–Yates.
-            others.clear();
-            others.extend((0..nb).filter(|&o| o != b));
             let mut hood_best = b;
             let mut hood_best_f = f64::INFINITY;
-            for s in 0..hood.min(others.len()) {
-                let j = s + rng.random_range(0..others.len() - s);
-                others.swap(s, j);
-                let o = others[s];
-                if pbest_f[o] < hood_best_f {
-                    hood_best_f = pbest_f[o];
-                    hood_best = o;
+            if hood >= nb - 1 {
+                // Everyone else: no sampling needed.
+                for (o, &fo) in pbest_f.iter().enumerate() {
+                    if o != b && fo < hood_best_f {
+                        hood_best_f = fo;
+                        hood_best = o;
+                    }
+                }
+            } else {
+                // Random neighbourhood of `hood` other birds: partial Fisher–Yates, two
+                // 32-bit draws per 64-bit random word.
+                let m = others.len();
+                let mut word = 0u64;
+                for s in 0..hood {
+                    let bits = if s % 2 == 0 {
+                        word = rng.random::<u64>();
+                        word as u32
+                    } else {
+                        (word >> 32) as u32
+                    };
+                    let j = s + ((u64::from(bits) * (m - s) as u64) >> 32) as usize;
+                    others.swap(s, j);
+                    let o = others[s] + usize::from(others[s] >= b);
+                    if pbest_f[o] < hood_best_f {
+                        hood_best_f = pbest_f[o];
+                        hood_best = o;
+                    }
                 }
             }
             let base = b * dim;
             for d in 0..dim {
                 let i = base + d;
-                let r1: f64 = rng.random();
-                let r2: f64 = rng.random();
+                // Two uniform deviates in [0, 1) from one 64-bit word.
+                let word = rng.random::<u64>();
+                let r1 = f64::from(word as u32) * TWO_POW_M32;
+                let r2 = f64::from((word >> 32) as u32) * TWO_POW_M32;
                 let mut vel = w * v[i]
                     + settings.c_self * r1 * (pbest[i] - x[i])
                     + settings.c_social * r2 * (pbest[hood_best * dim + d] - x[i]);
