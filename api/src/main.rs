@@ -121,14 +121,8 @@ async fn serve(settings: &Settings) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     eprintln!(
-        "stix-archive listening on http://{}:{}/graphql (GraphiQL in a browser)",
-        settings
-            .server
-            .bind
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or("127.0.0.1"),
-        app.port()
+        "stix-archive listening on {} (GraphiQL in a browser)",
+        app.graphql_url()
     );
     app.run_until_stopped(shutdown_signal())
         .await

@@ -79,9 +79,25 @@ impl Backend {
             Duration::from_secs(settings.database.connect_timeout_seconds),
         )
         .await?;
-        jobs::store::migrate(&db).await?;
+        // Several processes starting at once on a fresh database race to create the schema;
+        // the loser sees a transient error, so try a few times before giving up.
         let batch = settings.workers.concurrency.max(1);
-        let queue = Queue::setup(&db, batch).await?;
+        let mut attempt = 0;
+        let queue = loop {
+            attempt += 1;
+            let ready = match jobs::store::migrate(&db).await {
+                Ok(()) => Queue::setup(&db, batch).await.map_err(StartupError::from),
+                Err(e) => Err(StartupError::from(e)),
+            };
+            match ready {
+                Ok(q) => break q,
+                Err(e) if attempt >= 5 => return Err(e),
+                Err(e) => {
+                    tracing::warn!("schema set-up failed (attempt {attempt}), retrying: {e}");
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+            }
+        };
         Ok(Self {
             state: AppState {
                 db,
@@ -115,6 +131,7 @@ impl Backend {
 /// A bound, ready-to-run service.
 pub struct Application {
     acceptor: TcpAcceptor,
+    bind: String,
     port: u16,
     schema: AppSchema,
     state: AppState,
@@ -151,6 +168,7 @@ impl Application {
         );
         Ok(Self {
             acceptor,
+            bind: settings.server.bind.clone(),
             port,
             schema,
             state: backend.state,
@@ -165,6 +183,16 @@ impl Application {
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `http://HOST:PORT/graphql` of this service, for messages to the operator.
+    pub fn graphql_url(&self) -> String {
+        let host = self
+            .bind
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}:{}/graphql", self.port)
     }
 
     /// Resolver state (database, queue, events).

@@ -63,6 +63,17 @@ impl Visibility {
     pub fn amplitude(&self) -> f64 {
         self.real.hypot(self.imag)
     }
+
+    /// True when every number is finite and the error is positive: what every algorithm
+    /// needs before it may use the visibility.
+    pub fn is_usable(&self) -> bool {
+        self.u.is_finite()
+            && self.v.is_finite()
+            && self.real.is_finite()
+            && self.imag.is_finite()
+            && self.amplitude_error.is_finite()
+            && self.amplitude_error > 0.0
+    }
 }
 
 /// Time range as written in the file (ISO UTC strings).
@@ -280,14 +291,7 @@ impl VisFile {
         if file.visibilities.is_empty() {
             return Err("it holds no visibilities".to_string());
         }
-        if let Some(v) = file.visibilities.iter().find(|v| {
-            !(v.u.is_finite()
-                && v.v.is_finite()
-                && v.real.is_finite()
-                && v.imag.is_finite()
-                && v.amplitude_error.is_finite()
-                && v.amplitude_error > 0.0)
-        }) {
+        if let Some(v) = file.visibilities.iter().find(|v| !v.is_usable()) {
             return Err(format!(
                 "visibility {} (isc {}) has a non-finite value or a non-positive error",
                 v.label, v.isc

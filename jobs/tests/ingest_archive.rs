@@ -22,36 +22,6 @@ fn flare_list() -> PathBuf {
     stix_dir().join("flare_reference_locations.csv")
 }
 
-/// A fresh database: a throwaway PostgreSQL database when `TEST_DATABASE_URL` is set
-/// (same recipe as `tests/e2e/support.rs`), else a SQLite file in `dir`.
-async fn fresh_database_url(dir: &Path) -> String {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let name = format!(
-                "stix_ingest_{}",
-                ulid::Ulid::generate().to_string().to_lowercase()
-            );
-            let conn = sea_orm::Database::connect(admin.as_str())
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create a throwaway database");
-            conn.close().await.ok();
-            let (base, query) = match admin.split_once('?') {
-                Some((b, q)) => (b.to_string(), format!("?{q}")),
-                None => (admin.clone(), String::new()),
-            };
-            let root = base
-                .rsplit_once('/')
-                .map(|(r, _)| r.to_string())
-                .unwrap_or(base);
-            format!("{root}/{name}{query}")
-        }
-        _ => format!("sqlite://{}/archive.sqlite", dir.display()),
-    }
-}
-
 struct Archive {
     dir: tempfile::TempDir,
     db: DatabaseConnection,
@@ -66,7 +36,9 @@ impl Archive {
 
 async fn archive() -> Archive {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = fresh_database_url(dir.path()).await;
+    let url = jobs::store::test_support::fresh_database_url(dir.path())
+        .await
+        .expect("TEST_DATABASE_URL must be reachable");
     let db = jobs::store::connect(&url, 4, Duration::from_secs(20))
         .await
         .expect("connect");

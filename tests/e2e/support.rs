@@ -3,7 +3,6 @@
 use api::graphql::AppState;
 use api::settings::Settings;
 use api::startup::Application;
-use sea_orm::ConnectionTrait;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -27,34 +26,11 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// A database URL for one test: a fresh PostgreSQL database when `TEST_DATABASE_URL` is set,
-/// else a SQLite file in `dir`.
+/// A database URL for one test (see `jobs::store::test_support`).
 pub async fn fresh_database_url(dir: &std::path::Path) -> String {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let name = format!(
-                "stix_e2e_{}",
-                ulid::Ulid::generate().to_string().to_lowercase()
-            );
-            let conn = sea_orm::Database::connect(admin.as_str())
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create a throwaway database");
-            conn.close().await.ok();
-            let (base, query) = match admin.split_once('?') {
-                Some((b, q)) => (b.to_string(), format!("?{q}")),
-                None => (admin.clone(), String::new()),
-            };
-            let root = base
-                .rsplit_once('/')
-                .map(|(r, _)| r.to_string())
-                .unwrap_or(base);
-            format!("{root}/{name}{query}")
-        }
-        _ => format!("sqlite://{}/archive.sqlite", dir.display()),
-    }
+    jobs::store::test_support::fresh_database_url(dir)
+        .await
+        .expect("TEST_DATABASE_URL must be reachable")
 }
 
 /// Settings for a test service: port 0, private database and data directory, plus `extra`.

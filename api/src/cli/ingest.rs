@@ -154,14 +154,8 @@ pub async fn demo(settings: &Settings, sample: Option<&Path>) -> Result<(), Stri
         jobs.len()
     );
     println!(
-        "serving http://{}:{}/graphql — try {{ images(first: 10) {{ totalCount edges {{ node {{ algorithm energyLowKev timeStart }} }} }} }}",
-        settings
-            .server
-            .bind
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or("127.0.0.1"),
-        app.port()
+        "serving {} — try {{ images(first: 10) {{ totalCount edges {{ node {{ algorithm energyLowKev timeStart }} }} }} }}",
+        app.graphql_url()
     );
     app.run_until_stopped(shutdown_signal())
         .await

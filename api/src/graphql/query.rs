@@ -11,7 +11,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use jobs::store::entities::{flare, image, science_file};
 use jobs::store::pagination::{Keyset, keyset_page};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
@@ -45,6 +45,53 @@ fn page_args(first: Option<i32>, after: Option<String>) -> Result<(u64, Option<K
         None => None,
     };
     Ok((first.min(MAX_PAGE) as u64, after))
+}
+
+/// Runs a filtered query as one keyset page (`(time DESC, id DESC)`) and wraps it as a Relay
+/// connection; `key` gives a row's sort time and id (its cursor).
+async fn paginate<E, T>(
+    db: &sea_orm::DatabaseConnection,
+    q: Select<E>,
+    (time_col, id_col): (E::Column, E::Column),
+    (first, after): (u64, Option<Keyset>),
+    key: impl Fn(&E::Model) -> (DateTime<Utc>, i64),
+) -> Result<Page<T>, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    T: From<E::Model> + async_graphql::OutputType,
+{
+    let page = keyset_page(db, q, time_col, id_col, first, after).await?;
+    let mut conn = Connection::with_additional_fields(
+        after.is_some(),
+        page.has_next,
+        ConnectionTotals {
+            total_count: page.total as i64,
+        },
+    );
+    conn.edges.extend(page.rows.into_iter().map(|m| {
+        let (t, id) = key(&m);
+        Edge::new(KeysetCursor::new(t, id), T::from(m))
+    }));
+    Ok(conn)
+}
+
+/// Keeps the rows whose `[start_col, end_col]` overlaps the window (after checking it).
+fn overlapping<E: EntityTrait>(
+    mut q: Select<E>,
+    window: Option<&TimeWindow>,
+    start_col: E::Column,
+    end_col: E::Column,
+) -> Result<Select<E>, ApiError> {
+    let Some(w) = window else { return Ok(q) };
+    w.check()?;
+    if let Some(from) = w.from {
+        q = q.filter(end_col.gte(from));
+    }
+    if let Some(to) = w.to {
+        q = q.filter(start_col.lte(to));
+    }
+    Ok(q)
 }
 
 /// A time interval filter: items that overlap `[from, to]`.
@@ -128,42 +175,23 @@ impl QueryRoot {
         let st = ctx.data::<AppState>()?;
         let (first, after) = page_args(first, after)?;
         let f = filter.unwrap_or_default();
-        let mut q = flare::Entity::find();
-        if let Some(w) = &f.time {
-            w.check()?;
-            if let Some(from) = w.from {
-                q = q.filter(flare::Column::EndTime.gte(from));
-            }
-            if let Some(to) = w.to {
-                q = q.filter(flare::Column::StartTime.lte(to));
-            }
-        }
+        let mut q = overlapping(
+            flare::Entity::find(),
+            f.time.as_ref(),
+            flare::Column::StartTime,
+            flare::Column::EndTime,
+        )?;
         if let Some(c) = f.min_peak_counts {
             q = q.filter(flare::Column::PeakCounts4To10Kev.gte(c));
         }
-        let page = keyset_page(
+        Ok(paginate(
             &st.db,
             q,
-            flare::Column::PeakTime,
-            flare::Column::Id,
-            first,
-            after,
+            (flare::Column::PeakTime, flare::Column::Id),
+            (first, after),
+            |m| (m.peak_time, m.id),
         )
-        .await
-        .map_err(ApiError::from)?;
-        let mut conn = Connection::with_additional_fields(
-            after.is_some(),
-            page.has_next,
-            ConnectionTotals {
-                total_count: page.total as i64,
-            },
-        );
-        conn.edges.extend(
-            page.rows
-                .into_iter()
-                .map(|m| Edge::new(KeysetCursor::new(m.peak_time, m.id), Flare::from(m))),
-        );
-        Ok(conn)
+        .await?)
     }
 
     /// One flare by its STIX flare id.
@@ -189,45 +217,26 @@ impl QueryRoot {
         let st = ctx.data::<AppState>()?;
         let (first, after) = page_args(first, after)?;
         let f = filter.unwrap_or_default();
-        let mut q = science_file::Entity::find();
-        if let Some(w) = &f.time {
-            w.check()?;
-            if let Some(from) = w.from {
-                q = q.filter(science_file::Column::ObsEnd.gte(from));
-            }
-            if let Some(to) = w.to {
-                q = q.filter(science_file::Column::ObsStart.lte(to));
-            }
-        }
+        let mut q = overlapping(
+            science_file::Entity::find(),
+            f.time.as_ref(),
+            science_file::Column::ObsStart,
+            science_file::Column::ObsEnd,
+        )?;
         if let Some(BigInt(uid)) = f.request_uid {
             q = q.filter(science_file::Column::RequestUid.eq(uid));
         }
         if let Some(kind) = &f.product_kind {
             q = q.filter(science_file::Column::ProductKind.eq(kind.to_lowercase()));
         }
-        let page = keyset_page(
+        Ok(paginate(
             &st.db,
             q,
-            science_file::Column::ObsStart,
-            science_file::Column::Id,
-            first,
-            after,
+            (science_file::Column::ObsStart, science_file::Column::Id),
+            (first, after),
+            |m| (m.obs_start, m.id),
         )
-        .await
-        .map_err(ApiError::from)?;
-        let mut conn = Connection::with_additional_fields(
-            after.is_some(),
-            page.has_next,
-            ConnectionTotals {
-                total_count: page.total as i64,
-            },
-        );
-        conn.edges.extend(
-            page.rows
-                .into_iter()
-                .map(|m| Edge::new(KeysetCursor::new(m.obs_start, m.id), ScienceFile::from(m))),
-        );
-        Ok(conn)
+        .await?)
     }
 
     /// Images, newest interval first.
@@ -241,16 +250,12 @@ impl QueryRoot {
         let st = ctx.data::<AppState>()?;
         let (first, after) = page_args(first, after)?;
         let f = filter.unwrap_or_default();
-        let mut q = image::Entity::find();
-        if let Some(w) = &f.time {
-            w.check()?;
-            if let Some(from) = w.from {
-                q = q.filter(image::Column::TimeEnd.gte(from));
-            }
-            if let Some(to) = w.to {
-                q = q.filter(image::Column::TimeStart.lte(to));
-            }
-        }
+        let mut q = overlapping(
+            image::Entity::find(),
+            f.time.as_ref(),
+            image::Column::TimeStart,
+            image::Column::TimeEnd,
+        )?;
         if let Some(BigInt(fid)) = f.flare_id {
             let row = flare::Entity::find()
                 .filter(flare::Column::FlareId.eq(fid))
@@ -281,28 +286,13 @@ impl QueryRoot {
         if let Some(k) = &f.kind {
             q = q.filter(image::Column::Kind.eq(k.to_lowercase()));
         }
-        let page = keyset_page(
+        Ok(paginate(
             &st.db,
             q,
-            image::Column::TimeStart,
-            image::Column::Id,
-            first,
-            after,
+            (image::Column::TimeStart, image::Column::Id),
+            (first, after),
+            |m| (m.time_start, m.id),
         )
-        .await
-        .map_err(ApiError::from)?;
-        let mut conn = Connection::with_additional_fields(
-            after.is_some(),
-            page.has_next,
-            ConnectionTotals {
-                total_count: page.total as i64,
-            },
-        );
-        conn.edges.extend(
-            page.rows
-                .into_iter()
-                .map(|m| Edge::new(KeysetCursor::new(m.time_start, m.id), Image::from(m))),
-        );
-        Ok(conn)
+        .await?)
     }
 }

@@ -62,19 +62,20 @@ impl Map {
 
     /// Flux-weighted centroid offset (positive pixels only) from the map centre, arcsec.
     pub fn centroid_offset_arcsec(&self) -> [f64; 2] {
+        self.weighted_centroid(0.0).unwrap_or([0.0, 0.0])
+    }
+
+    /// Centroid of the pixels with value > 0 and ≥ `floor`, or `None` when there are none.
+    fn weighted_centroid(&self, floor: f64) -> Option<[f64; 2]> {
         let (mut sx, mut sy, mut s) = (0.0, 0.0, 0.0);
         for ((iy, ix), &v) in self.data.indexed_iter() {
-            if v > 0.0 {
+            if v > 0.0 && v >= floor {
                 sx += v * self.grid.offset_arcsec(ix);
                 sy += v * self.grid.offset_arcsec(iy);
                 s += v;
             }
         }
-        if s > 0.0 {
-            [sx / s, sy / s]
-        } else {
-            [0.0, 0.0]
-        }
+        (s > 0.0).then(|| [sx / s, sy / s])
     }
 
     /// Flux-weighted centroid offset (arcsec, STIX frame) of the pixels at or above
@@ -82,20 +83,8 @@ impl Map {
     /// sidelobes and residual noise far from the source).
     pub fn centroid_above_offset_arcsec(&self, fraction: f64) -> [f64; 2] {
         let (_, max) = self.peak();
-        let floor = max * fraction;
-        let (mut sx, mut sy, mut s) = (0.0, 0.0, 0.0);
-        for ((iy, ix), &v) in self.data.indexed_iter() {
-            if v >= floor && v > 0.0 {
-                sx += v * self.grid.offset_arcsec(ix);
-                sy += v * self.grid.offset_arcsec(iy);
-                s += v;
-            }
-        }
-        if s > 0.0 {
-            [sx / s, sy / s]
-        } else {
-            self.peak_offset_arcsec()
-        }
+        self.weighted_centroid(max * fraction)
+            .unwrap_or_else(|| self.peak_offset_arcsec())
     }
 
     /// Total flux of a per-arcsec² map (its integral); `None` for maps in flux units per

@@ -477,14 +477,7 @@ pub fn mem_ge(
     if vis.is_empty() {
         return Err(MemError::NoVisibilities);
     }
-    if let Some(v) = vis.iter().find(|v| {
-        !(v.u.is_finite()
-            && v.v.is_finite()
-            && v.real.is_finite()
-            && v.imag.is_finite()
-            && v.amplitude_error.is_finite()
-            && v.amplitude_error > 0.0)
-    }) {
+    if let Some(v) = vis.iter().find(|v| !v.is_usable()) {
         return Err(MemError::BadVisibility(v.label.clone()));
     }
     let total_flux = match params.total_flux {

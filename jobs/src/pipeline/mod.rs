@@ -11,7 +11,7 @@ use crate::queue::Queue;
 use crate::store::entities::{flare, flare_science_file, image, preview_skip, science_file};
 use crate::submit::{NewJob, SubmitError, submit};
 use crate::worker::{JobFailure, Progress};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use domain::aspect::{AspectFile, AspectSolution};
 use domain::energy::EnergyBand;
 use domain::l1::PixelData;
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use settings::PipelineSettings;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -104,6 +105,31 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| bad("INTERNAL", format!("computation aborted: {e}")))
 }
 
+/// Removes the `*.partial` temporary files under `dir` (recursively); returns how many.
+fn remove_partials(dir: &std::path::Path) -> usize {
+    let mut removed = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "partial")
+                && std::fs::remove_file(&p).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, dir = %dir.display(), "removed temporary files of an interrupted attempt");
+    }
+    removed
+}
+
 fn key(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -115,6 +141,13 @@ fn key(parts: &[&str]) -> String {
 
 fn band_label(b: &EnergyBand) -> String {
     format!("{}-{}keV", b.low_kev, b.high_kev)
+}
+
+/// Files read once per job, whatever the number of flares and boxes that use them.
+#[derive(Default)]
+struct Loaded {
+    aspects: HashMap<i64, Result<Arc<AspectFile>, String>>,
+    backgrounds: HashMap<i64, Result<Arc<PixelData>, String>>,
 }
 
 /// A flare of this file with its database row.
@@ -163,11 +196,14 @@ impl PreviewRunner {
         progress.report("planning", 0, 0).await?;
         let flares = self.flares_of(&file, &sci, &req.settings).await?;
         let aspects = self.aspect_files().await?;
+        let mut loaded = Loaded::default();
 
         // Plan everything first so that progress has a true total.
         let mut plans = Vec::new();
         for f in &flares {
-            let bkg = self.background_for(&f.window.range, &req.settings).await?;
+            let bkg = self
+                .background_for(&mut loaded, &f.window.range, &req.settings)
+                .await?;
             let curves: Vec<_> = req
                 .settings
                 .policy
@@ -184,6 +220,13 @@ impl PreviewRunner {
             .map(|(_, _, p)| p.boxes.len() * req.settings.algorithms.len())
             .sum::<usize>() as i32;
         progress.report("imaging", 0, total).await?;
+        // A previous attempt killed mid-write may have left temporary files: remove them
+        // (products are only ever renamed into place complete).
+        let own_dir = self
+            .data_dir
+            .join("images")
+            .join(file.request_uid.to_string());
+        blocking(move || remove_partials(&own_dir)).await?;
 
         let mut done = 0i32;
         for (f, bkg, plan) in plans {
@@ -210,11 +253,9 @@ impl PreviewRunner {
             if plan.boxes.is_empty() {
                 continue;
             }
-            let peak = f.window.peak.unwrap_or(f.window.range.midpoint());
-            let aspect = self.aspect_at(&aspects, &sci, peak).await?;
             let center = match self
-                .flare_center(f, &sci, bkg_data.clone(), &aspect, &bkg_choice)
-                .await
+                .flare_center(f, &sci, bkg_data.clone(), &mut loaded, &aspects)
+                .await?
             {
                 Ok(c) => c,
                 Err(reason) => {
@@ -245,7 +286,7 @@ impl PreviewRunner {
                         &sci,
                         bkg_row.as_ref(),
                         bkg_data.clone(),
-                        &aspects,
+                        (&mut loaded, &aspects),
                         center,
                         b,
                         &req.settings,
@@ -381,6 +422,7 @@ impl PreviewRunner {
     /// The background file for a flare (nearest within ±N days, same ELUT period).
     async fn background_for(
         &self,
+        loaded: &mut Loaded,
         flare_range: &TimeRange,
         settings: &PipelineSettings,
     ) -> Result<
@@ -414,8 +456,14 @@ impl PreviewRunner {
         let Some(row) = row else {
             return Ok((None, None, choice));
         };
-        match self.read_pixel_data(&row).await {
-            Ok(data) => Ok((Some(row), Some(Arc::new(data)), choice)),
+        if let Entry::Vacant(slot) = loaded.backgrounds.entry(row.id) {
+            slot.insert(match self.read_pixel_data(&row).await {
+                Ok(d) => Ok(Arc::new(d)),
+                Err(e) => Err(e.to_string()),
+            });
+        }
+        match &loaded.backgrounds[&row.id] {
+            Ok(data) => Ok((Some(row), Some(data.clone()), choice)),
             Err(e) => {
                 let reason = format!("background file {} unusable: {e}", row.file_name);
                 tracing::warn!(%reason);
@@ -433,17 +481,16 @@ impl PreviewRunner {
             .map_err(transient)
     }
 
-    /// Pointing and roll at time `t`: from the aspect file covering it, else an explicit
-    /// assumption that the products say.
+    /// Pointing and roll over `window`: from the aspect file covering its middle (read once
+    /// per job), else an explicit assumption that the products say.
     async fn aspect_at(
         &self,
+        loaded: &mut Loaded,
         aspects: &[science_file::Model],
         sci: &Arc<PixelData>,
-        t: DateTime<Utc>,
+        window: &TimeRange,
     ) -> Result<AspectSolution, JobFailure> {
-        let half = chrono::Duration::seconds(30);
-        let window =
-            TimeRange::new(t - half, t + half).map_err(|e| bad("BAD_TIME", e.to_string()))?;
+        let t = window.midpoint();
         let rsun = Some(sci.observer.rsun_arcsec);
         let Some(row) = aspects.iter().find(|a| a.obs_start <= t && t < a.obs_end) else {
             return Ok(AspectSolution::assumed(
@@ -452,49 +499,63 @@ impl PreviewRunner {
                 "no aspect file in the archive for this time",
             ));
         };
-        let path = self.data_dir.join(&row.stored_path);
-        let name = row.file_name.clone();
-        let solved =
-            blocking(move || AspectFile::read(&path).and_then(|a| a.solution(&window))).await?;
+        if let Entry::Vacant(slot) = loaded.aspects.entry(row.id) {
+            let path = self.data_dir.join(&row.stored_path);
+            let read = blocking(move || AspectFile::read(&path)).await?;
+            slot.insert(read.map(Arc::new).map_err(|e| e.to_string()));
+        }
+        let solved = match &loaded.aspects[&row.id] {
+            Ok(file) => file.solution(window).map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
         Ok(solved.unwrap_or_else(|e| {
-            AspectSolution::assumed(0.0, rsun, &format!("aspect file {name} unusable: {e}"))
+            AspectSolution::assumed(
+                0.0,
+                rsun,
+                &format!("aspect file {} unusable: {e}", row.file_name),
+            )
         }))
     }
 
     /// The map centre of a flare in the STIX frame: the listed location when known, else the
-    /// full-disk back-projection location (E.6) over ±60 s around the peak at 6–10 keV.
+    /// full-disk back-projection location (E.6) over ±60 s around the peak at 6–10 keV. The
+    /// inner `Err` is a reason to skip the flare's boxes.
     async fn flare_center(
         &self,
         f: &FlareCtx,
         sci: &Arc<PixelData>,
         bkg: Option<Arc<PixelData>>,
-        aspect: &AspectSolution,
-        _bkg_choice: &BackgroundChoice,
-    ) -> Result<[f64; 2], String> {
-        if let (Some(x), Some(y)) = (f.row.location_hpc_x_arcsec, f.row.location_hpc_y_arcsec) {
-            return Ok(aspect.attitude().hpc_to_stix([x, y]));
-        }
-        let file_range = sci.time_range().ok_or("the file has no time bins")?;
+        loaded: &mut Loaded,
+        aspects: &[science_file::Model],
+    ) -> Result<Result<[f64; 2], String>, JobFailure> {
+        let Some(file_range) = sci.time_range() else {
+            return Ok(Err("the file has no time bins".into()));
+        };
         let peak = f.window.peak.unwrap_or(f.window.range.midpoint());
         let half = chrono::Duration::seconds(LOCATION_HALF_WINDOW_SECONDS);
-        let window = TimeRange::new(
+        let window = match TimeRange::new(
             (peak - half).max(file_range.start),
             (peak + half).min(file_range.end),
-        )
-        .map_err(|e| format!("no location window: {e}"))?;
+        ) {
+            Ok(w) => w,
+            Err(e) => return Ok(Err(format!("no location window: {e}"))),
+        };
+        let aspect = self.aspect_at(loaded, aspects, sci, &window).await?;
+        if let (Some(x), Some(y)) = (f.row.location_hpc_x_arcsec, f.row.location_hpc_y_arcsec) {
+            return Ok(Ok(aspect.attitude().hpc_to_stix([x, y])));
+        }
         let band = EnergyBand {
             low_kev: LOCATION_BAND_KEV[0],
             high_kev: LOCATION_BAND_KEV[1],
         };
-        let (sci, aspect) = (sci.clone(), aspect.clone());
-        let located = tokio::task::spawn_blocking(move || {
+        let sci = sci.clone();
+        let located = blocking(move || {
             domain::workflow::locate(&sci, bkg.as_deref(), &aspect, Some(&window), &band)
         })
-        .await
-        .map_err(|e| format!("location aborted: {e}"))?;
-        located
+        .await?;
+        Ok(located
             .map(|l| l.stix_arcsec)
-            .map_err(|e| format!("the flare could not be located: {e}"))
+            .map_err(|e| format!("the flare could not be located: {e}")))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -556,7 +617,7 @@ impl PreviewRunner {
         sci: &Arc<PixelData>,
         bkg_row: Option<&science_file::Model>,
         bkg: Option<Arc<PixelData>>,
-        aspects: &[science_file::Model],
+        (loaded, aspects): (&mut Loaded, &[science_file::Model]),
         center: [f64; 2],
         b: &PlannedBox,
         settings: &PipelineSettings,
@@ -594,7 +655,7 @@ impl PreviewRunner {
         if existing.len() == wanted.len() {
             return Ok(wanted.len());
         }
-        let aspect = self.aspect_at(aspects, sci, b.actual.midpoint()).await?;
+        let aspect = self.aspect_at(loaded, aspects, sci, &b.actual).await?;
         let rel_dir = PathBuf::from("images")
             .join(file.request_uid.to_string())
             .join(&f.window.flare_id);

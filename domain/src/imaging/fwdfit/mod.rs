@@ -108,15 +108,7 @@ pub struct Problem {
 impl Problem {
     /// Sets up the problem for `vis` (checks the data).
     pub fn new(vis: &[Visibility], options: &FwdfitOptions) -> Result<Self, FwdfitError> {
-        if vis.iter().any(|v| {
-            !(v.u.is_finite()
-                && v.v.is_finite()
-                && v.real.is_finite()
-                && v.imag.is_finite()
-                && v.amplitude_error.is_finite()
-                && v.amplitude_error > 0.0)
-        }) || !options.roll_deg.is_finite()
-        {
+        if vis.iter().any(|v| !v.is_usable()) || !options.roll_deg.is_finite() {
             return Err(FwdfitError::NonFinite);
         }
         let (n_src, per, counted) = match options.shape {
