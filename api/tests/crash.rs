@@ -193,3 +193,61 @@ async fn a_killed_worker_leaves_nothing_half_written_and_the_job_is_redone() {
         .unwrap();
     assert_eq!(total + skips_with_alg, done.progress_total as u64);
 }
+
+#[tokio::test]
+async fn sigterm_lets_the_running_job_finish_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data/store");
+    let server = serve(dir.path());
+    let out = command(
+        dir.path(),
+        &[
+            "ingest",
+            &sample("l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits"),
+            &sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"),
+            &sample("flare_reference_locations.csv"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = jobs::store::connect(
+        &format!("sqlite://{}/data/stix-archive.sqlite", dir.path().display()),
+        2,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let running = wait_job(&db, |j| j.status == "RUNNING" && j.progress_done >= 1).await;
+    assert!(
+        running.progress_done < running.progress_total,
+        "signalled in the middle"
+    );
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let mut server = server;
+    let status = tokio::time::timeout(TIMEOUT, tokio::task::spawn_blocking(move || server.wait()))
+        .await
+        .expect("the server exits within the grace period")
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+    let done = reconstruction_job::Entity::find_by_id(running.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        done.status, "SUCCEEDED",
+        "the running job was allowed to finish"
+    );
+    assert_eq!(done.attempts, 1);
+    check_consistent(&db, &data_dir, false).await;
+}

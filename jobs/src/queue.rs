@@ -107,7 +107,12 @@ impl Queue {
             .task_id(id.clone())
             .max_attempts(MAX_ATTEMPTS);
         if let Some(d) = delay {
-            builder = builder.run_after(d);
+            // apalis stores whole seconds and truncates `now + delay`; round up instead so
+            // that a retry never runs sooner than its backoff.
+            let at = std::time::SystemTime::now() + d;
+            let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let secs = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+            builder = builder.run_at_timestamp(secs);
         }
         let built = builder.build();
         match self {

@@ -226,3 +226,82 @@ fn walk(dir: &std::path::Path) -> BTreeSet<PathBuf> {
     }
     out
 }
+
+/// The inbox of `serve`: files dropped there are ingested, their previews made, and they are
+/// moved to `processed/` (or `rejected/` with the reason). With no flare list the flare is
+/// detected in the file's own light curve; with no background file the images say so.
+#[tokio::test]
+async fn inbox_detected_flare_without_background() {
+    let inbox = tempfile::tempdir().unwrap();
+    let inbox_dir = inbox.path().join("inbox");
+    let app =
+        crate::support::spawn_app_with(&[("STIX__STORAGE__INBOX", inbox_dir.to_str().unwrap())])
+            .await;
+    let mut events = app.state.events.subscribe();
+    std::fs::create_dir_all(&inbox_dir).unwrap();
+    let src = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/stix/l1"));
+    for f in [
+        "solo_L1_stix-sci-xray-cpd_20221113T064525-20221113T065617_V01_2211134748-54764.fits",
+        "solo_L2_stix-aux-ephemeris_20221113_V01.fits",
+    ] {
+        std::fs::copy(src.join(f), inbox_dir.join(f)).unwrap();
+    }
+    std::fs::write(inbox_dir.join("notes.txt"), "not a STIX file").unwrap();
+
+    // Wait for the preview job to finish (an event), with a timeout.
+    let finished = tokio::time::timeout(TIMEOUT * 2, async {
+        loop {
+            let ev = events.recv().await.expect("event bus open");
+            if ev.status == "SUCCEEDED" || ev.status == "FAILED" {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("the inbox file is previewed in time");
+    assert_eq!(finished.status, "SUCCEEDED", "{finished:?}");
+    assert!(
+        inbox_dir
+            .join("processed")
+            .join("solo_L2_stix-aux-ephemeris_20221113_V01.fits")
+            .is_file()
+    );
+    assert!(inbox_dir.join("rejected").join("notes.txt").is_file());
+    let reason =
+        std::fs::read_to_string(inbox_dir.join("rejected").join("notes.txt.reason.txt")).unwrap();
+    assert!(reason.contains("unsupported_file"), "{reason}");
+
+    let db = &app.state.db;
+    let flare = jobs::store::entities::flare::Entity::find()
+        .one(db)
+        .await
+        .unwrap()
+        .expect("a detected flare");
+    assert_eq!(flare.source, "detected");
+    assert!(flare.detector_version.is_some());
+    // Its id is YYMMDDHHMM of the peak: the C1.2 flare peaks at 06:49:40 (flare list), within the 06:4x minutes.
+    assert!(
+        (2211130645..=2211130652).contains(&flare.flare_id),
+        "{}",
+        flare.flare_id
+    );
+    let images = image::Entity::find().all(db).await.unwrap();
+    assert!(!images.is_empty());
+    for i in &images {
+        assert_eq!(i.background_file_id, None);
+        assert_eq!(i.background_counts, 0.0);
+        let bkg = &i.policy_inputs.as_ref().unwrap()["context"]["background"];
+        assert_eq!(bkg["outcome"], "none", "{bkg}");
+        assert!(
+            bkg["reason"].as_str().unwrap().contains("no background"),
+            "{bkg}"
+        );
+        let header = std::fs::read(app.data_dir.join(&i.fits_path)).unwrap();
+        let header = String::from_utf8_lossy(&header[..2880 * 4]);
+        assert!(
+            header.contains("FLNM_BKG= 'none"),
+            "the FITS header says no background was subtracted"
+        );
+    }
+    app.stop().await;
+}

@@ -10,7 +10,6 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use std::path::Path;
 
@@ -92,7 +91,7 @@ async fn insert_row(
     p: &PreparedFile,
     stored_path: &str,
 ) -> Result<Ingested, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     if let Some(row) = by_sha(&txn, &p.sha256).await? {
         txn.rollback().await?;
         return Ok(already(&row));
@@ -172,7 +171,7 @@ pub(crate) async fn register_flare_list(
 }
 
 async fn import_flares(db: &DatabaseConnection, list: &PreparedList) -> Result<Ingested, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let mut changed = 0usize;
     for (flare_id, f) in &list.flares {
         let existing = flare::Entity::find()

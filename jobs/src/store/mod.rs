@@ -140,6 +140,21 @@ pub async fn migrate_down(db: &DatabaseConnection) -> Result<(), StoreError> {
     Migrator::down(db, None).await.map_err(StoreError::Migrate)
 }
 
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: a deferred
+/// transaction that reads first cannot upgrade to a writer once another connection (another
+/// process on the same file) has committed, and fails at once with "database is locked"
+/// instead of waiting for the busy timeout. PostgreSQL ignores the mode.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// The engine of an open connection.
 pub fn engine(db: &DatabaseConnection) -> Engine {
     match db.get_database_backend() {
