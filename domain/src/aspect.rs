@@ -8,13 +8,24 @@
 //! 4. SAS pointing = `(y_srf + 60″, −z_srf + 8″)`;
 //! 5. spacecraft pointing = `(26.1″, 58.2″) + (yaw cos r + pitch sin r, −yaw sin r + pitch cos r)`;
 //! 6. SAS is used when finite, `sas_ok` (when the column exists) and within 240″ (GSW) of the
-//!    spacecraft pointing; otherwise the spacecraft pointing.
+//!    spacecraft pointing; otherwise the spacecraft pointing. Over an interval, `y_srf`/`z_srf`
+//!    are averaged over the `sas_ok` rows only (GSW `stx_create_auxiliary_data.pro`, stixpy
+//!    `get_hpc_info`); SAS is unusable when none is good. Interpolation needs both rows good.
+//!
+//! Layouts (section F). The L2 `stix-aux-ephemeris` DATA table and the ANC `stix-asp-ephemeris`
+//! one (STIXCore `stixcore/products/ANC/aspect.py`) hold the same columns; ANC adds `sas_ok`, a
+//! FITS logical (`L`) column (an integer 0/1 column is accepted too), and `sas_error` (text,
+//! unused). Without `sas_ok` every row counts as good (GSW `stx_read_aux_fits.pro`). The
+//! columns read are checked for type, values per row and, when `TUNITn` is set, unit, so that
+//! a changed layout is a typed [`AspectError::Column`] naming the column, never silent nonsense.
 
 use crate::coords::Attitude;
 use crate::l1::L1Error;
-use crate::l1::fits::{Fits, guarded};
+use crate::l1::fits::{Fits, Table, guarded};
 use crate::time_range::{TimeRange, format_utc, parse_utc};
 use chrono::{DateTime, Utc};
+use fitsio::hdu::HduInfo;
+use fitsio::tables::ColumnDataType;
 use serde::{Serialize, Serializer};
 use std::path::Path;
 
@@ -24,7 +35,8 @@ pub const AUX_TIME_SHIFT_SECONDS: i64 = -32;
 pub const SAS_OFFSET_ARCSEC: [f64; 2] = [60.0, 8.0];
 /// Spacecraft-pointing fallback offset, arcsec (F.5).
 pub const SPACECRAFT_OFFSET_ARCSEC: [f64; 2] = [26.1, 58.2];
-/// Largest accepted SAS − spacecraft difference, arcsec (GSW, F.6).
+/// Largest accepted SAS − spacecraft difference, arcsec (F.6: "240″ (GSW)"). stixpy uses 200″,
+/// and so does GSW `stx_create_auxiliary_data.pro` at commit 1cbcd84 (`diff_ptg lt 200.`).
 pub const SAS_MAX_DIFFERENCE_ARCSEC: f64 = 240.0;
 
 /// Why an aspect file or solution is unusable.
@@ -41,6 +53,16 @@ pub enum AspectError {
         path: String,
         /// What is missing.
         reason: String,
+    },
+    /// A DATA column the reader needs is missing, or has the wrong type, width or unit.
+    #[error("{path}: DATA column '{column}' {problem}")]
+    Column {
+        /// The file.
+        path: String,
+        /// The column name.
+        column: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// The requested interval is not covered by the file.
     #[error("the aspect file {file} covers {available}, not {requested}")]
@@ -134,6 +156,156 @@ impl AspectSolution {
     }
 }
 
+/// What a DATA column must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColumnKind {
+    /// Text (`A`).
+    Text,
+    /// Integer or floating-point numbers.
+    Number,
+    /// A flag: FITS logical (`L`) or an integer 0/1.
+    Flag,
+}
+
+/// A DATA column the reader uses: name, kind, values per row and accepted unit.
+struct ColumnSpec {
+    name: &'static str,
+    kind: ColumnKind,
+    /// Values per row (ignored for text, whose repeat is the string width).
+    width: usize,
+    /// The `TUNITn` it must have when one is written (`None`: not checked).
+    unit: Option<&'static str>,
+}
+
+/// Columns every aspect file has (section F; STIXCore writes these units).
+const REQUIRED_COLUMNS: [ColumnSpec; 5] = [
+    ColumnSpec {
+        name: "time_utc",
+        kind: ColumnKind::Text,
+        width: 1,
+        unit: None,
+    },
+    ColumnSpec {
+        name: "spice_disc_size",
+        kind: ColumnKind::Number,
+        width: 1,
+        unit: Some("arcsec"),
+    },
+    ColumnSpec {
+        name: "y_srf",
+        kind: ColumnKind::Number,
+        width: 1,
+        unit: Some("arcsec"),
+    },
+    ColumnSpec {
+        name: "z_srf",
+        kind: ColumnKind::Number,
+        width: 1,
+        unit: Some("arcsec"),
+    },
+    ColumnSpec {
+        name: "roll_angle_rpy",
+        kind: ColumnKind::Number,
+        width: 3,
+        unit: Some("deg"),
+    },
+];
+
+/// Observer (lon, lat), degrees (L0, B0); read when present.
+const LONLAT_COLUMN: ColumnSpec = ColumnSpec {
+    name: "solo_loc_carrington_lonlat",
+    kind: ColumnKind::Number,
+    width: 2,
+    unit: Some("deg"),
+};
+
+/// The SAS quality flag of the newer (ANC) files; absent in the older L2 files.
+const SAS_OK_COLUMN: ColumnSpec = ColumnSpec {
+    name: "sas_ok",
+    kind: ColumnKind::Flag,
+    width: 1,
+    unit: None,
+};
+
+/// Checks one DATA column against its spec. Returns its FITS type when present, `None` when
+/// absent and not `required`; a missing required or malformed column is
+/// [`AspectError::Column`].
+fn check_column(
+    f: &mut Fits,
+    data: &Table,
+    spec: &ColumnSpec,
+    required: bool,
+) -> Result<Option<ColumnDataType>, AspectError> {
+    let path = f.path().to_string();
+    let bad = |problem: String| AspectError::Column {
+        path: path.clone(),
+        column: spec.name.to_string(),
+        problem,
+    };
+    let HduInfo::TableInfo {
+        column_descriptions,
+        ..
+    } = &data.hdu.info
+    else {
+        return Err(bad("is not in a table".into()));
+    };
+    let Some(desc) = column_descriptions.iter().find(|c| c.name == spec.name) else {
+        return if required {
+            Err(bad("is missing".into()))
+        } else {
+            Ok(None)
+        };
+    };
+    let typ = desc.data_type.typ;
+    let numeric = matches!(
+        typ,
+        ColumnDataType::Byte
+            | ColumnDataType::SignedByte
+            | ColumnDataType::Short
+            | ColumnDataType::UnsignedShort
+            | ColumnDataType::Int
+            | ColumnDataType::Long
+            | ColumnDataType::UnsignedLong
+            | ColumnDataType::LongLong
+            | ColumnDataType::UnsignedLongLong
+    );
+    let type_ok = match spec.kind {
+        ColumnKind::Text => matches!(typ, ColumnDataType::String | ColumnDataType::Text),
+        ColumnKind::Number => {
+            numeric || matches!(typ, ColumnDataType::Float | ColumnDataType::Double)
+        }
+        ColumnKind::Flag => numeric || typ == ColumnDataType::Logical,
+    };
+    let expected = match spec.kind {
+        ColumnKind::Text => "text",
+        ColumnKind::Number => "numbers",
+        ColumnKind::Flag => "a logical or integer flag",
+    };
+    if !type_ok {
+        return Err(bad(format!(
+            "has FITS type {}, expected {expected}",
+            String::from(typ)
+        )));
+    }
+    let repeat = desc.data_type.repeat;
+    if spec.kind != ColumnKind::Text && repeat != spec.width {
+        return Err(bad(format!(
+            "has {repeat} values per row, expected {}",
+            spec.width
+        )));
+    }
+    if let (Some(unit), Some(number)) = (spec.unit, data.number(spec.name)) {
+        let written: Option<String> = f.key_opt(&data.hdu, &format!("TUNIT{number}"));
+        if let Some(written) = written.map(|u| u.trim().to_string())
+            && !written.is_empty()
+            && !written.eq_ignore_ascii_case(unit)
+        {
+            return Err(bad(format!("has unit '{written}', expected '{unit}'")));
+        }
+    }
+    Ok(Some(typ))
+}
+
 /// One row of the aux table, time already shifted by −32 s.
 #[derive(Debug, Clone, Copy)]
 struct Row {
@@ -172,39 +344,37 @@ impl AspectFile {
             reason,
         };
         let data = f.table("DATA").map_err(|_| not("no DATA table".into()))?;
-        for c in [
-            "time_utc",
-            "spice_disc_size",
-            "y_srf",
-            "z_srf",
-            "roll_angle_rpy",
-        ] {
-            if !data.has(c) {
-                return Err(not(format!("DATA has no column '{c}'")));
-            }
+        if !REQUIRED_COLUMNS.iter().any(|c| data.has(c.name)) {
+            return Err(not(format!(
+                "DATA has none of the columns {}",
+                REQUIRED_COLUMNS.map(|c| c.name).join(", ")
+            )));
         }
+        for spec in &REQUIRED_COLUMNS {
+            check_column(&mut f, &data, spec, true)?;
+        }
+        let has_lonlat = check_column(&mut f, &data, &LONLAT_COLUMN, false)?;
+        let sas_ok_type = check_column(&mut f, &data, &SAS_OK_COLUMN, false)?;
         let n = data.rows;
         let times: Vec<String> = f.col(&data, "time_utc")?;
         let rsun: Vec<f64> = f.col(&data, "spice_disc_size")?;
         let y: Vec<f64> = f.col(&data, "y_srf")?;
         let z: Vec<f64> = f.col(&data, "z_srf")?;
         let rpy: Vec<f64> = f.col(&data, "roll_angle_rpy")?;
-        let lonlat: Vec<f64> = if data.has("solo_loc_carrington_lonlat") {
-            f.col(&data, "solo_loc_carrington_lonlat")?
+        let lonlat: Vec<f64> = if has_lonlat.is_some() {
+            f.col(&data, LONLAT_COLUMN.name)?
         } else {
             vec![f64::NAN; 2 * n]
         };
-        let sas_ok: Vec<bool> = if data.has("sas_ok") {
-            match f.col::<bool>(&data, "sas_ok") {
-                Ok(v) => v,
-                Err(_) => f
-                    .col::<i32>(&data, "sas_ok")?
-                    .into_iter()
-                    .map(|x| x != 0)
-                    .collect(),
-            }
-        } else {
-            vec![true; n]
+        // A logical null (undefined) reads as false: not usable.
+        let sas_ok: Vec<bool> = match sas_ok_type {
+            Some(ColumnDataType::Logical) => f.col::<bool>(&data, SAS_OK_COLUMN.name)?,
+            Some(_) => f
+                .col::<i32>(&data, SAS_OK_COLUMN.name)?
+                .into_iter()
+                .map(|x| x != 0)
+                .collect(),
+            None => vec![true; n],
         };
         if times.len() != n
             || rsun.len() != n
@@ -266,15 +436,21 @@ impl AspectFile {
                 .unwrap_or_else(|| "nothing".into()),
         };
         let (row, used) = if !inside.is_empty() {
-            let k = inside.len() as f64;
-            let mean = |g: &dyn Fn(&Row) -> f64| inside.iter().map(|r| g(r)).sum::<f64>() / k;
+            let mean_of = |rows: &[&Row], g: &dyn Fn(&Row) -> f64| {
+                rows.iter().map(|r| g(r)).sum::<f64>() / rows.len() as f64
+            };
+            let mean = |g: &dyn Fn(&Row) -> f64| mean_of(&inside, g);
+            // SAS from the good rows only (F.6); with none, the all-row mean is kept only to be
+            // reported as the rejected SAS value.
+            let good: Vec<&Row> = inside.iter().copied().filter(|r| r.sas_ok).collect();
+            let sas_rows = if good.is_empty() { &inside } else { &good };
             (
                 Row {
                     time: range.midpoint(),
                     rsun: mean(&|r| r.rsun),
-                    y_srf: mean(&|r| r.y_srf),
-                    z_srf: mean(&|r| r.z_srf),
-                    sas_ok: inside.iter().all(|r| r.sas_ok),
+                    y_srf: mean_of(sas_rows, &|r| r.y_srf),
+                    z_srf: mean_of(sas_rows, &|r| r.z_srf),
+                    sas_ok: !good.is_empty(),
                     rpy: [
                         mean(&|r| r.rpy[0]),
                         mean(&|r| r.rpy[1]),
