@@ -70,7 +70,6 @@ pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Resul
         let pb = bar(ids.len() as u64, "previews");
         let watcher = {
             let (state, pb) = (backend.state.clone(), pb.clone());
-            let ids = ids.clone();
             tokio::spawn(async move {
                 let mut rx = state.events.subscribe();
                 while let Ok(ev) = rx.recv().await {
@@ -83,7 +82,6 @@ pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Resul
                     if crate::archive::is_final(&ev.status) {
                         pb.inc(1);
                     }
-                    let _ = &ids;
                 }
             })
         };
