@@ -52,7 +52,7 @@ fn exp_near(d: f64) -> f64 {
 const EXP_ARG_MAX: f64 = 700.0;
 
 /// Pixels solved in lock step.
-const LANES: usize = 8;
+const LANES: usize = 32;
 
 /// Lane vector.
 type Lanes = [f64; LANES];
@@ -128,7 +128,7 @@ pub(super) fn prox_entropy_pixel(y: f64, a: f64, ln_m: f64, st: &mut PixelState)
     let target = y + a * ln_m;
     // Upper bounds of the root: c ≤ max(y, m) and c ≤ m·exp(y/a).
     let upper = || (y.max(ln_m.exp())).ln().min(ln_m + y / a);
-    let (mut t, mut e) = if st.t.is_finite() {
+    let (t, e) = if st.t.is_finite() {
         let dt = (y - st.y) / (st.c + a);
         if dt <= 1.0 {
             (st.t + dt, st.c * exp_near(dt))
@@ -143,6 +143,13 @@ pub(super) fn prox_entropy_pixel(y: f64, a: f64, ln_m: f64, st: &mut PixelState)
         let t0 = upper();
         (t0, t0.exp())
     };
+    let (t, e) = halley_from(target, a, t, e);
+    *st = PixelState { y, t, c: e };
+    e
+}
+
+/// The Halley iteration of [`prox_entropy_pixel`] for `eᵗ + a t = target` from (t, e = eᵗ).
+fn halley_from(target: f64, a: f64, mut t: f64, mut e: f64) -> (f64, f64) {
     for _ in 0..200 {
         // Halley step (cubic convergence): f = eᵗ + a t − K, f′ = eᵗ + a, f″ = eᵗ.
         let f = e + a * t - target;
@@ -158,23 +165,23 @@ pub(super) fn prox_entropy_pixel(y: f64, a: f64, ln_m: f64, st: &mut PixelState)
             break;
         }
     }
-    *st = PixelState { y, t, c: e };
-    e
+    (t, e)
 }
 
 /// Pixels per rayon task (a multiple of [`LANES`]).
 const CHUNK: usize = 1024;
 
-/// Largest warm-start move |Δt| the lock-step path accepts (beyond it the scalar solver,
-/// whose first steps are then large, takes the pixel).
-const LANE_DT_MAX: f64 = 50.0;
+/// Range of warm-start moves Δt the lock-step path accepts (the scalar solver's uncapped
+/// warm start; beyond it the scalar solver takes the pixel).
+const LANE_DT_RANGE: (f64, f64) = (-50.0, 1.0);
 
 /// The entropy prox of `LANES` pixels at `y` in lock step: the scalar solver's warm start
 /// and two of its steps, without branches, every operation lane-innermost; e = eᵗ is
 /// recomputed in full after the warm start and the first step, and carried by the short
 /// exponential over the second (small) step. Returns, per lane, whether a step met the scalar
-/// stopping rule (then `t`, `e` hold the root); false for cold or far lanes and for second
-/// steps too large for the short exponential.
+/// stopping rule (then `t`, `e` hold the root; false for second steps too large for the short
+/// exponential or t outside the range of [`exp_lanes`]), and whether the lane was warm and
+/// near (else the lane is left to the scalar solver from its previous state).
 #[inline(always)]
 fn lanes_two_steps(
     y: &Lanes,
@@ -183,14 +190,15 @@ fn lanes_two_steps(
     st: [&Lanes; 3],
     t: &mut Lanes,
     e: &mut Lanes,
-) -> [bool; LANES] {
+) -> ([bool; LANES], [bool; LANES]) {
     let [st_y, st_t, st_c] = st;
     let mut ok = [true; LANES];
+    let mut near = [false; LANES];
     for l in 0..LANES {
         let dt = (y[l] - st_y[l]) / (st_c[l] + a);
         t[l] = st_t[l] + dt;
         // NaN (cold lane) fails this test.
-        ok[l] = dt.abs() <= LANE_DT_MAX;
+        near[l] = dt >= LANE_DT_RANGE.0 && dt <= LANE_DT_RANGE.1 && t[l].abs() <= EXP_ARG_MAX;
     }
     *e = exp_lanes(t);
     let mut converged = [false; LANES];
@@ -212,6 +220,9 @@ fn lanes_two_steps(
         if first {
             // The first step may be large (after a far warm start): full exponential.
             *e = exp_lanes(t);
+            for l in 0..LANES {
+                ok[l] &= t[l].abs() <= EXP_ARG_MAX;
+            }
         } else {
             let g = exp_small_lanes(&step);
             for l in 0..LANES {
@@ -221,13 +232,67 @@ fn lanes_two_steps(
         }
     }
     for l in 0..LANES {
-        ok[l] &= converged[l];
+        ok[l] &= converged[l] && near[l];
     }
-    ok
+    (ok, near)
+}
+
+/// [`sweep_chunk`] compiled for the widest vector unit the CPU has (AVX-512, AVX2, else the
+/// baseline). The code has no fused multiply-adds and no reassociation, so every variant
+/// gives bit-identical results.
+fn sweep_chunk_dispatch(
+    z: &[f64],
+    mu: f64,
+    a: f64,
+    ln_m: f64,
+    out: &mut [f64],
+    state: [&mut [f64]; 3],
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            return unsafe { sweep_chunk_avx512(z, mu, a, ln_m, out, state) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { sweep_chunk_avx2(z, mu, a, ln_m, out, state) };
+        }
+    }
+    sweep_chunk(z, mu, a, ln_m, out, state)
+}
+
+/// [`sweep_chunk`] with AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn sweep_chunk_avx512(
+    z: &[f64],
+    mu: f64,
+    a: f64,
+    ln_m: f64,
+    out: &mut [f64],
+    state: [&mut [f64]; 3],
+) -> f64 {
+    sweep_chunk(z, mu, a, ln_m, out, state)
+}
+
+/// [`sweep_chunk`] with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sweep_chunk_avx2(
+    z: &[f64],
+    mu: f64,
+    a: f64,
+    ln_m: f64,
+    out: &mut [f64],
+    state: [&mut [f64]; 3],
+) -> f64 {
+    sweep_chunk(z, mu, a, ln_m, out, state)
 }
 
 /// One sweep over a chunk: `out = prox(z + mu)` with the state (y, ln c, c per pixel)
 /// updated; returns Σ out.
+#[inline(always)]
 fn sweep_chunk(
     z: &[f64],
     mu: f64,
@@ -249,9 +314,15 @@ fn sweep_chunk(
             y[l] = zl[l] + mu;
         }
         let (mut t, mut e) = ([0.0; LANES], [0.0; LANES]);
-        let ok = lanes_two_steps(&y, a, ln_m, [yl, tl, cl], &mut t, &mut e);
+        let (ok, near) = lanes_two_steps(&y, a, ln_m, [yl, tl, cl], &mut t, &mut e);
         for l in 0..LANES {
-            if !ok[l] {
+            if ok[l] {
+                continue;
+            }
+            if near[l] {
+                // Not converged in two steps: continue the scalar iteration from here.
+                (t[l], e[l]) = halley_from(y[l] + a * ln_m, a, t[l], t[l].exp());
+            } else {
                 let mut st = PixelState {
                     y: yl[l],
                     t: tl[l],
@@ -326,7 +397,7 @@ impl ProxWork {
         )
             .into_par_iter()
             .for_each(|(z, out, sy, st, sc, sum)| {
-                *sum = sweep_chunk(z, mu, a, ln_m, out, [sy, st, sc]);
+                *sum = sweep_chunk_dispatch(z, mu, a, ln_m, out, [sy, st, sc]);
             });
         self.sums.iter().sum()
     }
@@ -436,5 +507,26 @@ mod tests {
             }
             assert!((sum - expect).abs() <= 1e-9 * expect);
         }
+    }
+
+    /// The variant compiled for this CPU's vector unit gives the same bits as the baseline.
+    #[test]
+    fn vector_variants_are_bit_identical() {
+        let (a, ln_m) = (0.2, (0.01f64).ln());
+        let n = 4 * LANES + 5;
+        let z: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+        let mut st = [vec![0.0; n], vec![f64::NAN; n], vec![0.0; n]];
+        let mut out = vec![0.0; n];
+        let [y, t, c] = &mut st;
+        sweep_chunk(&z, 0.0, a, ln_m, &mut out, [y, t, c]);
+        let mut st2 = st.clone();
+        let (mut o1, mut o2) = (vec![0.0; n], vec![0.0; n]);
+        let [y, t, c] = &mut st;
+        let s1 = sweep_chunk(&z, 0.05, a, ln_m, &mut o1, [y, t, c]);
+        let [y, t, c] = &mut st2;
+        let s2 = sweep_chunk_dispatch(&z, 0.05, a, ln_m, &mut o2, [y, t, c]);
+        assert_eq!(s1.to_bits(), s2.to_bits());
+        assert!(o1.iter().zip(&o2).all(|(p, q)| p.to_bits() == q.to_bits()));
+        assert_eq!(st, st2);
     }
 }
