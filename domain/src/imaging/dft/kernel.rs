@@ -2,8 +2,9 @@
 //! E.3, E.4): A is m×p (row stride `lda`), B is p×w with w a multiple of [`WIDTH`], stored as
 //! column panels ([`panels`]), C is m×w row-major. Shapes are tiny (m = n ≈ 129, p and
 //! w ≤ ≈72), so a register-blocked loop beats a general GEMM. The loop is compiled for
-//! AVX-512 or AVX2 when the CPU has them (runtime detection); it has no fused multiply-adds
-//! and sums in the same order in every variant, so all variants give the same bits.
+//! AVX-512 (with fused multiply-adds, ≈5 % faster for EM) or AVX2 when the CPU has them
+//! (runtime detection). Every variant sums in the same order; the fused variant differs
+//! from the others only by rounding (one rounding less per term).
 
 /// Column block: one 512-bit vector of f64.
 pub(super) const WIDTH: usize = 8;
@@ -47,12 +48,12 @@ pub(super) fn matmul(
             return unsafe { matmul_avx2(a, lda, m, p, b, w, c, pack) };
         }
     }
-    matmul_generic(a, lda, m, p, b, w, c, pack)
+    matmul_generic::<false>(a, lda, m, p, b, w, c, pack)
 }
 
-/// [`matmul_generic`] with AVX-512F.
+/// [`matmul_generic`] with AVX-512F and fused multiply-adds.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 #[allow(clippy::too_many_arguments)]
 fn matmul_avx512(
     a: &[f64],
@@ -64,7 +65,7 @@ fn matmul_avx512(
     c: &mut [f64],
     pack: &mut Vec<f64>,
 ) {
-    matmul_generic(a, lda, m, p, b, w, c, pack)
+    matmul_generic::<true>(a, lda, m, p, b, w, c, pack)
 }
 
 /// [`matmul_generic`] with AVX2.
@@ -81,14 +82,15 @@ fn matmul_avx2(
     c: &mut [f64],
     pack: &mut Vec<f64>,
 ) {
-    matmul_generic(a, lda, m, p, b, w, c, pack)
+    matmul_generic::<false>(a, lda, m, p, b, w, c, pack)
 }
 
 /// The product, `ROWS` rows × `WIDTH` columns of accumulators at a time; each block of A rows
-/// is first packed q-major (`ROWS` values per q, zeros past row m).
+/// is first packed q-major (`ROWS` values per q, zeros past row m). `FMA`: fused
+/// multiply-adds (only where the CPU has them: elsewhere `mul_add` is a slow library call).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn matmul_generic(
+fn matmul_generic<const FMA: bool>(
     a: &[f64],
     lda: usize,
     m: usize,
@@ -121,7 +123,11 @@ fn matmul_generic(
             for (aq, bq) in at.iter().zip(bt) {
                 for r in 0..ROWS {
                     for l in 0..WIDTH {
-                        acc[r][l] += aq[r] * bq[l];
+                        acc[r][l] = if FMA {
+                            aq[r].mul_add(bq[l], acc[r][l])
+                        } else {
+                            acc[r][l] + aq[r] * bq[l]
+                        };
                     }
                 }
             }
@@ -137,7 +143,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matmul_matches_direct_sums_in_every_variant() {
+    fn matmul_matches_direct_sums_in_the_dispatched_and_baseline_variants() {
         for (m, p, w) in [(21, 11, 16), (8, 3, 8), (5, 24, 72), (129, 65, 24)] {
             let lda = p + 3;
             let a: Vec<f64> = (0..m * lda)
@@ -151,12 +157,12 @@ mod tests {
             let mut c = vec![f64::NAN; m * w];
             matmul(&a, lda, m, p, &bp, w, &mut c, &mut pack);
             let mut g = vec![f64::NAN; m * w];
-            matmul_generic(&a, lda, m, p, &bp, w, &mut g, &mut pack);
+            matmul_generic::<false>(&a, lda, m, p, &bp, w, &mut g, &mut pack);
             for i in 0..m {
                 for j in 0..w {
                     let s: f64 = (0..p).map(|q| a[i * lda + q] * b[q * w + j]).sum();
                     assert!((s - c[i * w + j]).abs() <= 1e-12 * (1.0 + s.abs()));
-                    assert_eq!(c[i * w + j].to_bits(), g[i * w + j].to_bits());
+                    assert!((s - g[i * w + j]).abs() <= 1e-12 * (1.0 + s.abs()));
                 }
             }
         }
