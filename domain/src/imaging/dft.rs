@@ -74,6 +74,19 @@ pub struct DftScratch {
     pack: Vec<f64>,
 }
 
+/// Σ x with [`WIDTH`] independent partial sums (vectorises; a single running sum is a
+/// chain of dependent additions).
+fn lane_sum(x: &[f64]) -> f64 {
+    let (chunks, tail) = x.as_chunks::<WIDTH>();
+    let mut part = [0.0; WIDTH];
+    for c in chunks {
+        for l in 0..WIDTH {
+            part[l] += c[l];
+        }
+    }
+    part.iter().sum::<f64>() + tail.iter().sum::<f64>()
+}
+
 /// `x` rounded up to a multiple of the kernel width.
 fn pad(x: usize) -> usize {
     x.div_ceil(WIDTH) * WIDTH
@@ -200,7 +213,6 @@ impl DftOperator {
             let xe = &mut scratch.xe[iy * he..][..he];
             let xo = &mut scratch.xo[iy * ho..][..ho];
             let (left, right) = row.split_at(n - ho);
-            let mut row_sum = 0.0;
             for (((e, o), &l), &r) in xe
                 .iter_mut()
                 .zip(xo.iter_mut())
@@ -209,13 +221,11 @@ impl DftOperator {
             {
                 *e = l + r;
                 *o = l - r;
-                row_sum += l + r;
             }
             if n % 2 == 1 {
                 xe[ho] = row[ho];
-                row_sum += row[ho];
             }
-            total += row_sum;
+            total += lane_sum(xe);
         }
         // pc[iy][k] = Σ_ix x[iy][ix]·cos(a_k(ix)), ps likewise with sin.
         matmul(
@@ -248,9 +258,15 @@ impl DftOperator {
             .zip(self.cy_t.chunks_exact(kp))
             .zip(self.sy_t.chunks_exact(kp))
         {
-            for j in 0..kp {
-                ar[j] += pc[j] * cy[j] - ps[j] * sy[j];
-                ai[j] += pc[j] * sy[j] + ps[j] * cy[j];
+            for ((((r, i), &pc), &ps), (&cy, &sy)) in ar
+                .iter_mut()
+                .zip(ai.iter_mut())
+                .zip(pc)
+                .zip(ps)
+                .zip(cy.iter().zip(sy))
+            {
+                *r += pc * cy - ps * sy;
+                *i += pc * sy + ps * cy;
             }
         }
         let area = self.pixel_area;
@@ -325,11 +341,23 @@ impl DftOperator {
             match row.as_slice_mut() {
                 Some(row) => {
                     let (left, right) = row.split_at_mut(n - h);
-                    for (((xl, xr), &e), &o) in
-                        left.iter_mut().zip(right.iter_mut().rev()).zip(ev).zip(ov)
+                    // Blocks of WIDTH pixels from the edges inwards (the right half runs
+                    // backwards; whole blocks let the compiler vectorise the reversal).
+                    let blocks = h / WIDTH;
+                    for (((lc, rc), ec), oc) in left[..blocks * WIDTH]
+                        .chunks_exact_mut(WIDTH)
+                        .zip(right.rchunks_exact_mut(WIDTH))
+                        .zip(ev.chunks_exact(WIDTH))
+                        .zip(ov.chunks_exact(WIDTH))
                     {
-                        apply(xl, e + o);
-                        apply(xr, e - o);
+                        for i in 0..WIDTH {
+                            apply(&mut lc[i], ec[i] + oc[i]);
+                            apply(&mut rc[WIDTH - 1 - i], ec[i] - oc[i]);
+                        }
+                    }
+                    for ix in blocks * WIDTH..h {
+                        apply(&mut left[ix], ev[ix] + ov[ix]);
+                        apply(&mut right[h - 1 - ix], ev[ix] - ov[ix]);
                     }
                     if n % 2 == 1 {
                         apply(&mut left[h], ev[h]);
