@@ -8,46 +8,88 @@
 //! (x_{n−1−i} = −x_i), so cos(a(x)) is even and sin(a(x)) odd: folding the image columns
 //! into their even and odd parts halves the products (n×⌈n/2⌉·⌈n/2⌉×K and n×⌊n/2⌋·⌊n/2⌋×K).
 
+mod kernel;
+
 use super::grid::ImageGrid;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip, s};
+use kernel::{WIDTH, matmul, panels};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use std::f64::consts::TAU;
 
 /// A precomputed DFT operator for fixed (u,v) points and grid.
+///
+/// Tables are row-major with rows zero-padded to a multiple of the kernel's vector width:
+/// K → `kp` columns, and the half axes ⌈n/2⌉, ⌊n/2⌋ → `hep`, `hop` columns.
 #[derive(Debug, Clone)]
 pub struct DftOperator {
     n: usize,
     k: usize,
     pixel_area: f64,
+    /// K padded to a multiple of the kernel width.
+    kp: usize,
+    /// ⌈n/2⌉ and ⌊n/2⌋ padded to a multiple of the kernel width.
+    hep: usize,
+    hop: usize,
     /// `[ix][k]` = cos(2π u_k x_ix) for k < K, sin(…) for K ≤ k < 2K (all columns; Gram).
     ax: Array2<f64>,
-    /// cos(2π u_k x_ix) for ix < ⌈n/2⌉, `[ix][k]`.
-    ac_half: Array2<f64>,
-    /// sin(2π u_k x_ix) for ix < ⌊n/2⌋, `[ix][k]`.
-    as_half: Array2<f64>,
+    /// cos(2π u_k x_ix), ix < ⌈n/2⌉ by k < kp, in the kernel's panel layout.
+    ac_half: Vec<f64>,
+    /// sin(2π u_k x_ix), ix < ⌊n/2⌋ by k < kp, panel layout.
+    as_half: Vec<f64>,
+    /// `ac_half` transposed, k < K by ix < hep, panel layout.
+    ac_half_t: Vec<f64>,
+    /// `as_half` transposed, k < K by ix < hop, panel layout.
+    as_half_t: Vec<f64>,
     /// cos(2π v_k y_iy), `[k][iy]`.
     by_c: Array2<f64>,
     /// sin(2π v_k y_iy), `[k][iy]`.
     by_s: Array2<f64>,
-    /// cos(2π v_k y_iy), `[iy][k]`.
-    cy_t: Array2<f64>,
-    /// sin(2π v_k y_iy), `[iy][k]`.
-    sy_t: Array2<f64>,
+    /// cos(2π v_k y_iy), `[iy][k]`, n×kp.
+    cy_t: Vec<f64>,
+    /// sin(2π v_k y_iy), `[iy][k]`, n×kp.
+    sy_t: Vec<f64>,
 }
 
 /// Scratch buffers of one operator, so that repeated applications do not allocate.
 #[derive(Debug, Clone)]
 pub struct DftScratch {
+    /// The image in standard layout when the caller's view is not.
+    img: Vec<f64>,
     /// Even part of the image columns, n×⌈n/2⌉.
-    xe: Array2<f64>,
+    xe: Vec<f64>,
     /// Odd part of the image columns, n×⌊n/2⌋.
-    xo: Array2<f64>,
-    /// Products with the cos and sin tables, n×K each.
-    pc: Array2<f64>,
-    ps: Array2<f64>,
-    /// Adjoint coefficients, n×K each.
-    b1: Array2<f64>,
-    b2: Array2<f64>,
+    xo: Vec<f64>,
+    /// Products with the cos and sin tables, n×kp each.
+    pc: Vec<f64>,
+    ps: Vec<f64>,
+    /// Adjoint coefficients, n×kp each (padding stays zero).
+    b1: Vec<f64>,
+    b2: Vec<f64>,
+    /// Even and odd parts of the adjoint, n×hep and n×hop.
+    ev: Vec<f64>,
+    ov: Vec<f64>,
+    /// Σ over rows of the forward, kp each.
+    acc_re: Vec<f64>,
+    acc_im: Vec<f64>,
+    /// Packing buffer of the product kernel.
+    pack: Vec<f64>,
+}
+
+/// Σ x with [`WIDTH`] independent partial sums (vectorises; a single running sum is a
+/// chain of dependent additions).
+fn lane_sum(x: &[f64]) -> f64 {
+    let (chunks, tail) = x.as_chunks::<WIDTH>();
+    let mut part = [0.0; WIDTH];
+    for c in chunks {
+        for l in 0..WIDTH {
+            part[l] += c[l];
+        }
+    }
+    part.iter().sum::<f64>() + tail.iter().sum::<f64>()
+}
+
+/// `x` rounded up to a multiple of the kernel width.
+fn pad(x: usize) -> usize {
+    x.div_ceil(WIDTH) * WIDTH
 }
 
 impl DftOperator {
@@ -71,19 +113,43 @@ impl DftOperator {
         }
         let half_e = n.div_ceil(2);
         let half_o = n / 2;
-        let ac_half = ax.slice(ndarray::s![0..half_e, 0..k]).to_owned();
-        let as_half = ax.slice(ndarray::s![0..half_o, k..2 * k]).to_owned();
+        let (kp, hep, hop) = (pad(k), pad(half_e), pad(half_o));
+        let ac_half = panels(half_e, kp, |ix, j| if j < k { ax[[ix, j]] } else { 0.0 });
+        let as_half = panels(
+            half_o,
+            kp,
+            |ix, j| if j < k { ax[[ix, k + j]] } else { 0.0 },
+        );
+        let ac_half_t = panels(k, hep, |j, ix| if ix < half_e { ax[[ix, j]] } else { 0.0 });
+        let as_half_t = panels(
+            k,
+            hop,
+            |j, ix| if ix < half_o { ax[[ix, k + j]] } else { 0.0 },
+        );
+        let mut cy_t = vec![0.0; n * kp];
+        let mut sy_t = vec![0.0; n * kp];
+        for j in 0..k {
+            for iy in 0..n {
+                cy_t[iy * kp + j] = by_c[[j, iy]];
+                sy_t[iy * kp + j] = by_s[[j, iy]];
+            }
+        }
         Self {
             n,
             k,
             pixel_area: grid.pixel_arcsec * grid.pixel_arcsec,
+            kp,
+            hep,
+            hop,
             ax,
             ac_half,
             as_half,
-            cy_t: by_c.t().as_standard_layout().into_owned(),
-            sy_t: by_s.t().as_standard_layout().into_owned(),
+            ac_half_t,
+            as_half_t,
             by_c,
             by_s,
+            cy_t,
+            sy_t,
         }
     }
 
@@ -104,14 +170,20 @@ impl DftOperator {
 
     /// Fresh scratch buffers for this operator.
     pub fn scratch(&self) -> DftScratch {
-        let (n, k) = (self.n, self.k);
+        let (n, kp) = (self.n, self.kp);
         DftScratch {
-            xe: Array2::zeros((n, n.div_ceil(2))),
-            xo: Array2::zeros((n, n / 2)),
-            pc: Array2::zeros((n, k)),
-            ps: Array2::zeros((n, k)),
-            b1: Array2::zeros((n, k)),
-            b2: Array2::zeros((n, k)),
+            img: Vec::new(),
+            xe: vec![0.0; n * n.div_ceil(2)],
+            xo: vec![0.0; n * (n / 2)],
+            pc: vec![0.0; n * kp],
+            ps: vec![0.0; n * kp],
+            b1: vec![0.0; n * kp],
+            b2: vec![0.0; n * kp],
+            ev: vec![0.0; n * self.hep],
+            ov: vec![0.0; n * self.hop],
+            acc_re: vec![0.0; kp],
+            acc_im: vec![0.0; kp],
+            pack: Vec::with_capacity(8 * n.max(kp)),
         }
     }
 
@@ -124,45 +196,84 @@ impl DftOperator {
         re: &mut [f64],
         im: &mut [f64],
     ) -> f64 {
-        // Fold the columns: even part x(i) + x(n−1−i), odd part x(i) − x(n−1−i).
         let n = self.n;
-        let h = n / 2;
+        let (he, ho, kp) = (n.div_ceil(2), n / 2, self.kp);
+        let img: &[f64] = match image.as_slice() {
+            Some(x) => x,
+            None => {
+                scratch.img.clear();
+                scratch.img.extend(image.iter());
+                &scratch.img
+            }
+        };
+        // Fold the columns: even part x(i) + x(n−1−i), odd part x(i) − x(n−1−i).
         let mut total = 0.0;
-        Zip::from(scratch.xe.slice_mut(s![.., ..h]))
-            .and(&mut scratch.xo)
-            .and(image.slice(s![.., ..h]))
-            .and(image.slice(s![.., n - h..;-1]))
-            .for_each(|e, o, &l, &r| {
+        for iy in 0..n {
+            let row = &img[iy * n..][..n];
+            let xe = &mut scratch.xe[iy * he..][..he];
+            let xo = &mut scratch.xo[iy * ho..][..ho];
+            let (left, right) = row.split_at(n - ho);
+            for (((e, o), &l), &r) in xe
+                .iter_mut()
+                .zip(xo.iter_mut())
+                .zip(left)
+                .zip(right.iter().rev())
+            {
                 *e = l + r;
                 *o = l - r;
-                total += l + r;
-            });
-        if n % 2 == 1 {
-            scratch.xe.column_mut(h).assign(&image.column(h));
-            total += image.column(h).sum();
+            }
+            if n % 2 == 1 {
+                xe[ho] = row[ho];
+            }
+            total += lane_sum(xe);
         }
         // pc[iy][k] = Σ_ix x[iy][ix]·cos(a_k(ix)), ps likewise with sin.
-        general_mat_mul(1.0, &scratch.xe, &self.ac_half, 0.0, &mut scratch.pc);
-        general_mat_mul(1.0, &scratch.xo, &self.as_half, 0.0, &mut scratch.ps);
-        re.fill(0.0);
-        im.fill(0.0);
-        let mut rv = ArrayViewMut1::from(re);
-        let mut iv = ArrayViewMut1::from(im);
-        for iy in 0..n {
-            Zip::from(&mut rv)
-                .and(&mut iv)
-                .and(scratch.pc.row(iy))
-                .and(scratch.ps.row(iy))
-                .and(self.cy_t.row(iy))
-                .and(self.sy_t.row(iy))
-                .for_each(|sr, si, &pc, &ps, &cy, &sy| {
-                    *sr += pc * cy - ps * sy;
-                    *si += pc * sy + ps * cy;
-                });
+        matmul(
+            &scratch.xe,
+            he,
+            n,
+            he,
+            &self.ac_half,
+            kp,
+            &mut scratch.pc,
+            &mut scratch.pack,
+        );
+        matmul(
+            &scratch.xo,
+            ho,
+            n,
+            ho,
+            &self.as_half,
+            kp,
+            &mut scratch.ps,
+            &mut scratch.pack,
+        );
+        let (ar, ai) = (&mut scratch.acc_re, &mut scratch.acc_im);
+        ar.fill(0.0);
+        ai.fill(0.0);
+        for (((pc, ps), cy), sy) in scratch
+            .pc
+            .chunks_exact(kp)
+            .zip(scratch.ps.chunks_exact(kp))
+            .zip(self.cy_t.chunks_exact(kp))
+            .zip(self.sy_t.chunks_exact(kp))
+        {
+            for ((((r, i), &pc), &ps), (&cy, &sy)) in ar
+                .iter_mut()
+                .zip(ai.iter_mut())
+                .zip(pc)
+                .zip(ps)
+                .zip(cy.iter().zip(sy))
+            {
+                *r += pc * cy - ps * sy;
+                *i += pc * sy + ps * cy;
+            }
         }
         let area = self.pixel_area;
-        rv.mapv_inplace(|x| x * area);
-        iv.mapv_inplace(|x| x * area);
+        for j in 0..self.k.min(re.len()).min(im.len()) {
+            re[j] = ar[j] * area;
+            im[j] = ai[j] * area;
+        }
         total
     }
 
@@ -182,36 +293,86 @@ impl DftOperator {
         apply: impl Fn(&mut f64, f64),
     ) {
         let n = self.n;
+        let (k, kp, hep, hop) = (
+            self.k.min(r.len()).min(s.len()),
+            self.kp,
+            self.hep,
+            self.hop,
+        );
         let area = self.pixel_area;
-        let rv = ArrayView1::from(r);
-        let sv = ArrayView1::from(s);
-        Zip::from(&mut scratch.b1)
-            .and(&mut scratch.b2)
-            .and(&self.cy_t)
-            .and(&self.sy_t)
-            .and_broadcast(&rv)
-            .and_broadcast(&sv)
-            .for_each(|b1, b2, &cb, &sb, &r, &s| {
-                *b1 = (r * cb + s * sb) * area;
-                *b2 = (s * cb - r * sb) * area;
-            });
+        for (((b1, b2), cy), sy) in scratch
+            .b1
+            .chunks_exact_mut(kp)
+            .zip(scratch.b2.chunks_exact_mut(kp))
+            .zip(self.cy_t.chunks_exact(kp))
+            .zip(self.sy_t.chunks_exact(kp))
+        {
+            for j in 0..k {
+                b1[j] = (r[j] * cy[j] + s[j] * sy[j]) * area;
+                b2[j] = (s[j] * cy[j] - r[j] * sy[j]) * area;
+            }
+        }
         // Even part E = B1·cosᵀ on the left half (and centre), odd part O = B2·sinᵀ;
         // out(i) = E + O, out(n−1−i) = E − O.
-        general_mat_mul(1.0, &scratch.b1, &self.ac_half.t(), 0.0, &mut scratch.xe);
-        general_mat_mul(1.0, &scratch.b2, &self.as_half.t(), 0.0, &mut scratch.xo);
+        matmul(
+            &scratch.b1,
+            kp,
+            n,
+            k,
+            &self.ac_half_t,
+            hep,
+            &mut scratch.ev,
+            &mut scratch.pack,
+        );
+        matmul(
+            &scratch.b2,
+            kp,
+            n,
+            k,
+            &self.as_half_t,
+            hop,
+            &mut scratch.ov,
+            &mut scratch.pack,
+        );
         let h = n / 2;
-        Zip::from(out.slice_mut(s![.., ..h]))
-            .and(scratch.xe.slice(s![.., ..h]))
-            .and(&scratch.xo)
-            .for_each(|x, &e, &o| apply(x, e + o));
-        Zip::from(out.slice_mut(s![.., n - h..;-1]))
-            .and(scratch.xe.slice(s![.., ..h]))
-            .and(&scratch.xo)
-            .for_each(|x, &e, &o| apply(x, e - o));
-        if n % 2 == 1 {
-            Zip::from(out.column_mut(h))
-                .and(scratch.xe.column(h))
-                .for_each(|x, &e| apply(x, e));
+        for (iy, mut row) in out.rows_mut().into_iter().enumerate() {
+            let ev = &scratch.ev[iy * hep..][..hep];
+            let ov = &scratch.ov[iy * hop..][..hop];
+            match row.as_slice_mut() {
+                Some(row) => {
+                    let (left, right) = row.split_at_mut(n - h);
+                    // Blocks of WIDTH pixels from the edges inwards (the right half runs
+                    // backwards; whole blocks let the compiler vectorise the reversal).
+                    let blocks = h / WIDTH;
+                    for (((lc, rc), ec), oc) in left[..blocks * WIDTH]
+                        .chunks_exact_mut(WIDTH)
+                        .zip(right.rchunks_exact_mut(WIDTH))
+                        .zip(ev.chunks_exact(WIDTH))
+                        .zip(ov.chunks_exact(WIDTH))
+                    {
+                        for i in 0..WIDTH {
+                            apply(&mut lc[i], ec[i] + oc[i]);
+                            apply(&mut rc[WIDTH - 1 - i], ec[i] - oc[i]);
+                        }
+                    }
+                    for ix in blocks * WIDTH..h {
+                        apply(&mut left[ix], ev[ix] + ov[ix]);
+                        apply(&mut right[h - 1 - ix], ev[ix] - ov[ix]);
+                    }
+                    if n % 2 == 1 {
+                        apply(&mut left[h], ev[h]);
+                    }
+                }
+                None => {
+                    for ix in 0..h {
+                        apply(&mut row[ix], ev[ix] + ov[ix]);
+                        apply(&mut row[n - 1 - ix], ev[ix] - ov[ix]);
+                    }
+                    if n % 2 == 1 {
+                        apply(&mut row[h], ev[h]);
+                    }
+                }
+            }
         }
     }
 

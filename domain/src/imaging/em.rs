@@ -138,9 +138,10 @@ impl EmSystem {
 
     /// Model rates `Hx` per detector `[A, B, C, D]`.
     pub fn forward(&self, x: &Array2<f64>, ws: &mut EmWork, out: &mut [[f64; 4]]) {
-        self.op
+        let sum = self
+            .op
             .forward(x.view(), &mut ws.dft, &mut ws.re, &mut ws.im);
-        let s0 = x.sum() * self.area * self.m0;
+        let s0 = sum * self.area * self.m0;
         for (i, o) in out.iter_mut().enumerate() {
             let (c, s) = self.rot[i];
             let cos_sum = ws.re[i] * c + ws.im[i] * s;

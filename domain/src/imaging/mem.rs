@@ -19,10 +19,13 @@
 //! s = ln c (convex and increasing, so Newton converges monotonically after one step) instead
 //! of bisection, warm-started from the previous solution.
 
+mod entropy_prox;
+
 use super::dft::DftOperator;
 use super::grid::ImageGrid;
 use super::params::{MemParams, MemTotalFlux};
 use crate::visfile::Visibility;
+use entropy_prox::{ProxWork, prox};
 use ndarray::{Array2, Zip};
 
 /// Why MEM could not run.
@@ -303,169 +306,16 @@ fn entropy(x: &Array2<f64>, m: f64) -> f64 {
         .sum()
 }
 
-/// Per-pixel state of the entropy prox: the last input y and its solution (ln c, c).
-#[derive(Debug, Clone, Copy)]
-struct PixelState {
-    y: f64,
-    t: f64,
-    c: f64,
+/// The pixels of an image made by this module (always in standard layout).
+fn contiguous(x: &Array2<f64>) -> &[f64] {
+    debug_assert!(x.is_standard_layout());
+    x.as_slice().unwrap_or(&[])
 }
 
-#[cfg(test)]
-impl PixelState {
-    const COLD: PixelState = PixelState {
-        y: f64::NAN,
-        t: f64::NAN,
-        c: f64::NAN,
-    };
-}
-
-/// e^d: the degree-7 Taylor polynomial for |d| < 0.1 (truncation < 3e−13 relative), else
-/// the library exponential.
-#[inline(always)]
-fn exp_near(d: f64) -> f64 {
-    if d.abs() < 0.1 {
-        1.0 + d
-            * (1.0
-                + d * (0.5
-                    + d * (1.0 / 6.0
-                        + d * (1.0 / 24.0
-                            + d * (1.0 / 120.0 + d * (1.0 / 720.0 + d * (1.0 / 5040.0)))))))
-    } else {
-        d.exp()
-    }
-}
-
-/// Per-pixel entropy prox: solves `c − y + a·ln(c/m) = 0` for c > 0 by Newton's method in
-/// t = ln c. f(t) = eᵗ + a·t − (y + a ln m) is convex and increasing, so Newton converges from
-/// any start (monotonically after the first step). Warm start: the previous solution moved by
-/// the exact first Newton step for the changed y, (y − y_prev)/(c_prev + a). The exponential
-/// is carried along with t (c ← c·e^{Δt}, [`exp_near`]), so the small moves of a warm start
-/// need no library exponential. Steps are Halley's (cubic convergence; Newton's where
-/// Halley's denominator degenerates far right of the root), stopping once the error left
-/// after a step is below ≈1e−9 (step ≤ 1e−3 for Halley, ≤ 3e−5 for Newton).
-fn prox_entropy_pixel(y: f64, a: f64, ln_m: f64, st: &mut PixelState) -> f64 {
-    let target = y + a * ln_m;
-    let (mut t, mut e) = if st.t.is_finite() {
-        let dt = (y - st.y) / (st.c + a);
-        (st.t + dt, st.c * exp_near(dt))
-    } else {
-        // Upper bounds of the root: c ≤ max(y, m) and c ≤ m·exp(y/a).
-        let t0 = (y.max(ln_m.exp())).ln().min(ln_m + y / a);
-        (t0, t0.exp())
-    };
-    for _ in 0..200 {
-        // Halley step (cubic convergence): f = eᵗ + a t − K, f′ = eᵗ + a, f″ = eᵗ.
-        let f = e + a * t - target;
-        let d1 = e + a;
-        let den = 2.0 * d1 * d1 - f * e;
-        // Far right of the root Halley's denominator degenerates: take the Newton step there.
-        let halley = den > d1 * d1;
-        let step = if halley { 2.0 * f * d1 / den } else { f / d1 };
-        t -= step;
-        e *= exp_near(-step);
-        // Error after the step: O(step³) for Halley, O(step²) for Newton; both < 1e−9 here.
-        if step.abs() <= if halley { 1e-3 } else { 3e-5 } {
-            break;
-        }
-    }
-    *st = PixelState { y, t, c: e };
-    e
-}
-
-/// Buffers of [`prox`]: the per-pixel warm-start state of the entropy prox and the Dykstra
-/// auxiliaries.
-struct ProxWork {
-    /// Last input y of the entropy prox per pixel.
-    st_y: Array2<f64>,
-    /// Its solution ln c (NaN before the first call).
-    st_t: Array2<f64>,
-    /// Its solution c.
-    st_c: Array2<f64>,
-    /// Argument of the entropy prox.
-    arg: Array2<f64>,
-    p: Array2<f64>,
-    q: Array2<f64>,
-    y: Array2<f64>,
-}
-
-impl ProxWork {
-    fn new(n: usize) -> Self {
-        Self {
-            st_y: Array2::zeros((n, n)),
-            st_t: Array2::from_elem((n, n), f64::NAN),
-            st_c: Array2::zeros((n, n)),
-            arg: Array2::zeros((n, n)),
-            p: Array2::zeros((n, n)),
-            q: Array2::zeros((n, n)),
-            y: Array2::zeros((n, n)),
-        }
-    }
-}
-
-/// The entropy prox of every pixel of `arg` into `out` (warm-started per pixel; rows in
-/// parallel with rayon).
-fn prox_entropy_all(out: &mut Array2<f64>, w: &mut ProxWork, a: f64, ln_m: f64) {
-    Zip::from(out)
-        .and(&mut w.st_t)
-        .and(&mut w.st_c)
-        .and(&mut w.st_y)
-        .and(&w.arg)
-        .par_for_each(|x, t, c, yo, &y| {
-            let mut st = PixelState {
-                y: *yo,
-                t: *t,
-                c: *c,
-            };
-            *x = prox_entropy_pixel(y, a, ln_m, &mut st);
-            *t = st.t;
-            *c = st.c;
-            *yo = y;
-        });
-}
-
-/// Proximal operator of λ/L·H restricted to the flux hyperplane Σx = f (Dykstra-like
-/// alternation, E.3). Returns the number of rounds used.
-fn prox(
-    z: &Array2<f64>,
-    f: f64,
-    a: f64,
-    ln_m: f64,
-    out: &mut Array2<f64>,
-    w: &mut ProxWork,
-) -> u32 {
-    let npix = z.len() as f64;
-    out.assign(z);
-    w.p.fill(0.0);
-    w.q.fill(0.0);
-    let mut rounds = 0;
-    for i in 0..250 {
-        rounds = i + 1;
-        // y = projection of (x + p) on the hyperplane; p ← x + p − y.
-        let shift = (f - (out.sum() + w.p.sum())) / npix;
-        Zip::from(&mut w.y)
-            .and(&*out)
-            .and(&mut w.p)
-            .and(&mut w.arg)
-            .and(&w.q)
-            .for_each(|yi, &xi, pi, ai, &qi| {
-                let t = xi + *pi;
-                *yi = t + shift;
-                *pi = t - *yi;
-                *ai = *yi + qi;
-            });
-        // x = entropy prox of (y + q).
-        prox_entropy_all(out, w, a, ln_m);
-        if (out.sum() - f).abs() <= 0.01 * f {
-            break;
-        }
-        // q ← y + q − x.
-        Zip::from(&mut w.q)
-            .and(&w.y)
-            .and(&*out)
-            .for_each(|qi, &yi, &xi| *qi += yi - xi);
-    }
-    rounds
+/// Mutable [`contiguous`].
+fn contiguous_mut(x: &mut Array2<f64>) -> &mut [f64] {
+    debug_assert!(x.is_standard_layout());
+    x.as_slice_mut().unwrap_or(&mut [])
 }
 
 /// Runs MEM_GE on `grid`.
@@ -522,7 +372,7 @@ pub fn mem_ge(
     let mut x_old = x.clone();
     let mut step = Array2::<f64>::zeros((n, n));
     let mut cand = Array2::<f64>::zeros((n, n));
-    let mut work = ProxWork::new(n);
+    let mut work = ProxWork::new(n * n);
     let mut t = 1.0f64;
     let mut rejected_rounds = 0u32;
     let mut stop = MemStop::MaxIterations;
@@ -539,12 +389,20 @@ pub fn mem_ge(
             .and(&z)
             .and(&grad)
             .for_each(|s, &zi, &gi| *s = zi - g * gi);
-        let rounds = prox(&step, f, a, ln_m, &mut cand, &mut work);
+        let rounds = prox(
+            contiguous(&step),
+            f,
+            a,
+            ln_m,
+            contiguous_mut(&mut cand),
+            &mut work,
+        );
         let chi_c = problem.chi2(&cand, &mut sc, &mut fr, &mut fi);
         // H from the logarithms the prox just computed: Σ c·(ln c − ln m − 1).
-        let h_c: f64 = Zip::from(&cand)
-            .and(&work.st_t)
-            .fold(0.0, |acc, &c, &t| acc + c * (t - ln_m - 1.0));
+        let h_c: f64 = contiguous(&cand)
+            .iter()
+            .zip(&work.st_t)
+            .fold(0.0, |acc, (&c, &t)| acc + c * (t - ln_m - 1.0));
         let j_c = chi_c + lambda * h_c;
         let accepted = j_c <= objective;
         if accepted {
@@ -598,30 +456,6 @@ pub fn mem_ge(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn entropy_prox_solves_its_equation() {
-        let (a, m) = (0.7, 0.02f64);
-        for y in [-5.0, -0.1, 0.0, 0.01, 0.5, 3.0, 200.0] {
-            let mut s = PixelState::COLD;
-            let c = prox_entropy_pixel(y, a, m.ln(), &mut s);
-            let resid = c - y + a * (c / m).ln();
-            assert!(
-                c > 0.0 && resid.abs() < 1e-7 * (1.0 + y.abs()),
-                "y={y} c={c} r={resid}"
-            );
-            // Warm start from the solution for a far-away y gives the same root.
-            for other in [y - 40.0, y + 3.0, y + 300.0] {
-                let mut s2 = PixelState::COLD;
-                prox_entropy_pixel(other, a, m.ln(), &mut s2);
-                let c2 = prox_entropy_pixel(y, a, m.ln(), &mut s2);
-                assert!(
-                    (c - c2).abs() < 1e-7 * (1.0 + c),
-                    "{y} from {other}: {c} {c2}"
-                );
-            }
-        }
-    }
 
     #[test]
     fn resistant_mean_rejects_outliers() {
