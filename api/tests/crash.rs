@@ -51,6 +51,38 @@ fn serve(dir: &Path) -> Child {
     child
 }
 
+/// Starts `serve` in `dir`, queues the M1.2 preview from a separate `ingest` process (as an
+/// operator would) and opens the archive database for the test to watch.
+async fn serve_and_queue_m12(dir: &Path, with_background: bool) -> (Child, DatabaseConnection) {
+    let server = serve(dir);
+    let mut files = vec![sample(
+        "l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits",
+    )];
+    if with_background {
+        files.push(sample(
+            "l1/solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits",
+        ));
+    }
+    files.push(sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"));
+    files.push(sample("flare_reference_locations.csv"));
+    let mut args = vec!["ingest"];
+    args.extend(files.iter().map(String::as_str));
+    let out = command(dir, &args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = jobs::store::connect(
+        &format!("sqlite://{}/data/stix-archive.sqlite", dir.display()),
+        2,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    (server, db)
+}
+
 /// Polls the database until `pred` holds for the job, failing after the timeout with the
 /// last state seen.
 async fn wait_job(
@@ -133,32 +165,7 @@ async fn check_consistent(db: &DatabaseConnection, data_dir: &Path, partials_all
 async fn a_killed_worker_leaves_nothing_half_written_and_the_job_is_redone() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data/store");
-    let mut server = serve(dir.path());
-    // Queue the preview from a separate process, as an operator would.
-    let out = command(
-        dir.path(),
-        &[
-            "ingest",
-            &sample("l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits"),
-            &sample("l1/solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits"),
-            &sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"),
-            &sample("flare_reference_locations.csv"),
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let db = jobs::store::connect(
-        &format!("sqlite://{}/data/stix-archive.sqlite", dir.path().display()),
-        2,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let (mut server, db) = serve_and_queue_m12(dir.path(), true).await;
 
     // Kill the server once some, but not all, of the job's images are committed.
     let running = wait_job(&db, |j| j.status == "RUNNING" && j.progress_done >= 5).await;
@@ -198,30 +205,7 @@ async fn a_killed_worker_leaves_nothing_half_written_and_the_job_is_redone() {
 async fn sigterm_lets_the_running_job_finish_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data/store");
-    let server = serve(dir.path());
-    let out = command(
-        dir.path(),
-        &[
-            "ingest",
-            &sample("l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits"),
-            &sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"),
-            &sample("flare_reference_locations.csv"),
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let db = jobs::store::connect(
-        &format!("sqlite://{}/data/stix-archive.sqlite", dir.path().display()),
-        2,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let (server, db) = serve_and_queue_m12(dir.path(), false).await;
     let running = wait_job(&db, |j| j.status == "RUNNING" && j.progress_done >= 1).await;
     assert!(
         running.progress_done < running.progress_total,
