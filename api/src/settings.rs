@@ -50,9 +50,9 @@ pub struct StorageSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
-    /// HMAC secret for JWTs (`STIX__AUTH__JWT_SECRET`). Empty: a random secret is created
-    /// once under the data directory (SQLite only; PostgreSQL deployments must set it so that
-    /// every process accepts the same tokens).
+    /// HMAC secret for JWTs (`STIX__AUTH__JWT_SECRET`), read now and used by the user API
+    /// (registration, login) that builds on this service; every process sharing a PostgreSQL
+    /// database must use the same value so that all of them accept the same tokens.
     pub jwt_secret: SecretString,
     /// Token lifetime in seconds.
     pub token_ttl_seconds: u64,
