@@ -20,7 +20,6 @@ use domain::policy::flare_window::{FlareOrigin, FlareWindow, flare_windows_for_f
 use domain::policy::preview_v1::{POLICY_VERSION, PlannedBox, plan_boxes};
 use domain::time_range::TimeRange;
 use render::{BoxInput, render_box};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 pub use settings::PipelineSettings;
@@ -351,19 +350,17 @@ impl PreviewRunner {
             }
         }
         for f in &out {
-            flare_science_file::Entity::insert(flare_science_file::ActiveModel {
-                flare_id: Set(f.row.id),
-                science_file_id: Set(file.id),
-            })
-            .on_conflict(
-                OnConflict::columns([
+            crate::store::insert_or_ignore(
+                &self.db,
+                flare_science_file::ActiveModel {
+                    flare_id: Set(f.row.id),
+                    science_file_id: Set(file.id),
+                },
+                [
                     flare_science_file::Column::FlareId,
                     flare_science_file::Column::ScienceFileId,
-                ])
-                .do_nothing()
-                .to_owned(),
+                ],
             )
-            .exec_without_returning(&self.db)
             .await
             .map_err(transient)?;
         }
@@ -390,25 +387,23 @@ impl PreviewRunner {
             | FlareOrigin::WholeFile { detector_version } => Some(detector_version.clone()),
             _ => None,
         };
-        flare::Entity::insert(flare::ActiveModel {
-            flare_id: Set(id),
-            start_time: Set(w.range.start),
-            peak_time: Set(w.peak.unwrap_or(w.range.midpoint())),
-            end_time: Set(w.range.end),
-            source: Set(match w.origin {
-                FlareOrigin::WholeFile { .. } => "whole_file".to_string(),
-                _ => "detected".to_string(),
-            }),
-            detector_version: Set(detector_version),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::column(flare::Column::FlareId)
-                .do_nothing()
-                .to_owned(),
+        crate::store::insert_or_ignore(
+            &self.db,
+            flare::ActiveModel {
+                flare_id: Set(id),
+                start_time: Set(w.range.start),
+                peak_time: Set(w.peak.unwrap_or(w.range.midpoint())),
+                end_time: Set(w.range.end),
+                source: Set(match w.origin {
+                    FlareOrigin::WholeFile { .. } => "whole_file".to_string(),
+                    _ => "detected".to_string(),
+                }),
+                detector_version: Set(detector_version),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            },
+            [flare::Column::FlareId],
         )
-        .exec_without_returning(&self.db)
         .await
         .map_err(transient)?;
         flare::Entity::find()
@@ -580,29 +575,27 @@ impl PreviewRunner {
             &requested.to_string(),
             algorithm.unwrap_or("-"),
         ]);
-        preview_skip::Entity::insert(preview_skip::ActiveModel {
-            science_file_id: Set(file.id),
-            flare_id: Set(Some(f.row.id)),
-            job_id: Set(Some(job_id)),
-            dedup_key: Set(dedup),
-            algorithm: Set(algorithm.map(str::to_string)),
-            energy_low_kev: Set(band.low_kev),
-            energy_high_kev: Set(band.high_kev),
-            time_start: Set(requested.start),
-            time_end: Set(requested.end),
-            counts: Set(counts),
-            reason: Set(reason.to_string()),
-            policy_version: Set(POLICY_VERSION.to_string()),
-            policy_inputs: Set(Some(inputs.clone())),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::column(preview_skip::Column::DedupKey)
-                .do_nothing()
-                .to_owned(),
+        crate::store::insert_or_ignore(
+            &self.db,
+            preview_skip::ActiveModel {
+                science_file_id: Set(file.id),
+                flare_id: Set(Some(f.row.id)),
+                job_id: Set(Some(job_id)),
+                dedup_key: Set(dedup),
+                algorithm: Set(algorithm.map(str::to_string)),
+                energy_low_kev: Set(band.low_kev),
+                energy_high_kev: Set(band.high_kev),
+                time_start: Set(requested.start),
+                time_end: Set(requested.end),
+                counts: Set(counts),
+                reason: Set(reason.to_string()),
+                policy_version: Set(POLICY_VERSION.to_string()),
+                policy_inputs: Set(Some(inputs.clone())),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            },
+            [preview_skip::Column::DedupKey],
         )
-        .exec_without_returning(&self.db)
         .await
         .map_err(transient)?;
         Ok(())
@@ -762,13 +755,7 @@ impl PreviewRunner {
                         created_at: Set(Utc::now()),
                         ..Default::default()
                     };
-                    image::Entity::insert(row)
-                        .on_conflict(
-                            OnConflict::column(image::Column::DedupKey)
-                                .do_nothing()
-                                .to_owned(),
-                        )
-                        .exec_without_returning(&self.db)
+                    crate::store::insert_or_ignore(&self.db, row, [image::Column::DedupKey])
                         .await
                         .map_err(transient)?;
                 }

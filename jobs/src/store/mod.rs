@@ -155,6 +155,28 @@ pub async fn begin_write(
     .await
 }
 
+/// Inserts a row unless one with the same values in the unique `columns` exists (then nothing
+/// happens): how re-running work stays idempotent. Returns the rows inserted (0 or 1).
+pub async fn insert_or_ignore<A, C>(
+    db: &C,
+    row: A,
+    columns: impl IntoIterator<Item = <A::Entity as sea_orm::EntityTrait>::Column>,
+) -> Result<u64, sea_orm::DbErr>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::EntityTrait;
+    <A::Entity as EntityTrait>::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns(columns)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+}
+
 /// The engine of an open connection.
 pub fn engine(db: &DatabaseConnection) -> Engine {
     match db.get_database_backend() {
