@@ -3,6 +3,7 @@
 
 pub mod cursor;
 pub mod error;
+pub mod global_id;
 pub mod query;
 pub mod scalars;
 pub mod subscription;
