@@ -3,6 +3,8 @@
 
 pub mod archive;
 pub mod cli;
+pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod inbox;
 pub mod routes;
@@ -10,3 +12,4 @@ pub mod runner;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod ws;

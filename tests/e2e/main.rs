@@ -3,8 +3,11 @@
 //! `TEST_DATABASE_URL` is set), real HTTP and WebSocket clients. Waits are on events with
 //! timeouts, never fixed sleeps.
 
+mod archive_api;
 mod basics;
+mod graphiql;
 mod jobs_ws;
 mod migrations;
 mod pipeline;
+mod protocol;
 mod support;
