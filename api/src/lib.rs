@@ -5,6 +5,8 @@ pub mod archive;
 pub mod cli;
 pub mod graphql;
 pub mod inbox;
+pub mod metrics;
+pub mod readiness;
 pub mod routes;
 pub mod runner;
 pub mod settings;

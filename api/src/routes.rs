@@ -1,5 +1,6 @@
 //! HTTP routes: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/ws`
-//! (graphql-transport-ws), `/healthz`.
+//! (graphql-transport-ws), `/healthz` (liveness), `/readyz` (readiness, see `readiness`) and
+//! `/metrics` (Prometheus, see `metrics`); every request is counted and timed.
 
 use crate::graphql::{AppSchema, AppState};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
@@ -24,7 +25,19 @@ async fn graphiql() -> impl IntoResponse {
 
 #[handler]
 async fn graphql(schema: Data<&AppSchema>, req: GraphQLRequest) -> GraphQLResponse {
-    schema.execute(req.0).await.into()
+    let started = std::time::Instant::now();
+    let (operation, kind) = crate::metrics::operation_of(&req.0);
+    let resp = schema.execute(req.0).await;
+    let status = crate::metrics::status_of(&resp);
+    crate::metrics::record_graphql(&operation, kind, &status, started.elapsed());
+    resp.into()
+}
+
+#[handler]
+async fn metrics(state: Data<&AppState>) -> poem::Response {
+    poem::Response::builder()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render(&state.db).await)
 }
 
 #[handler]
@@ -55,13 +68,27 @@ async fn healthz(state: Data<&AppState>) -> poem::Response {
     Json(body).with_status(status).into_response()
 }
 
+/// The operations routes alone (`/healthz`, `/readyz`, `/metrics`), served by
+/// `stix-archive worker` on `workers.ops_bind`.
+pub fn ops(state: AppState) -> impl poem::Endpoint + 'static {
+    Route::new()
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(crate::readiness::readyz))
+        .at("/metrics", get(metrics))
+        .data(state)
+        .with(crate::metrics::HttpMetrics)
+}
+
 /// The service's routes with the schema and state attached.
 pub fn build(schema: AppSchema, state: AppState) -> impl poem::Endpoint + 'static {
     Route::new()
         .at("/graphql", get(graphiql).post(graphql))
         .at("/ws", get(ws))
         .at("/healthz", get(healthz))
+        .at("/readyz", get(crate::readiness::readyz))
+        .at("/metrics", get(metrics))
         .data(schema)
         .data(state)
+        .with(crate::metrics::HttpMetrics)
         .with(Tracing)
 }

@@ -6,5 +6,6 @@
 mod basics;
 mod jobs_ws;
 mod migrations;
+mod ops;
 mod pipeline;
 mod support;
