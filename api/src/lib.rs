@@ -7,6 +7,8 @@ pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod inbox;
+pub mod metrics;
+pub mod readiness;
 pub mod routes;
 pub mod runner;
 pub mod settings;

@@ -4,7 +4,7 @@
 //! without a database. Errors end with one message and a non-zero exit.
 
 use api::settings::Settings;
-use api::startup::{Application, Backend, shutdown_signal};
+use api::startup::{Application, shutdown_signal};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +30,9 @@ enum Command {
         /// Watch this directory for new files to ingest (also `STIX__STORAGE__INBOX`).
         #[arg(long)]
         inbox: Option<PathBuf>,
+        /// Serve the API only, without workers (same as `STIX__WORKERS__CONCURRENCY=0`).
+        #[arg(long)]
+        no_workers: bool,
     },
     /// Ingest FITS files, directories and flare-list CSVs; queue the previews of new flare files.
     Ingest {
@@ -70,7 +73,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve { inbox: None });
+    let command = cli.command.unwrap_or(Command::Serve {
+        inbox: None,
+        no_workers: false,
+    });
     // Commands that need neither settings nor a database.
     let one_shot = match command {
         Command::PrintSchema => {
@@ -88,8 +94,13 @@ async fn main() -> ExitCode {
     };
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(mut s) => {
-            if let Command::Serve { inbox: Some(dir) } = &command {
-                s.storage.inbox = Some(dir.clone());
+            if let Command::Serve { inbox, no_workers } = &command {
+                if let Some(dir) = inbox {
+                    s.storage.inbox = Some(dir.clone());
+                }
+                if *no_workers {
+                    s.workers.concurrency = 0;
+                }
             }
             s
         }
@@ -146,18 +157,9 @@ async fn serve(settings: &Settings) -> Result<(), String> {
 }
 
 async fn worker(settings: &Settings) -> Result<(), String> {
-    let backend = Backend::open(settings).await.map_err(|e| e.to_string())?;
-    let state = backend.worker_state();
-    let concurrency = settings.workers.concurrency.max(1);
-    tracing::info!(concurrency, "worker pool running");
-    jobs::worker::run_pool(
-        state,
-        concurrency,
-        std::time::Duration::from_secs(settings.server.shutdown_grace_seconds),
-        shutdown_signal(),
-    )
-    .await
-    .map_err(|e| e.to_string())
+    api::startup::run_worker(settings, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn migrate(settings: &Settings, down: bool) -> Result<(), String> {

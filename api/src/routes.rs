@@ -1,7 +1,8 @@
 //! HTTP routes: `POST /graphql` (body size limit → 413), GraphiQL on `GET /graphql` (assets
 //! embedded, under `/graphiql/`),
-//! subscriptions on `/ws` (graphql-transport-ws), `/healthz`, CSV exports under `/export/`;
-//! CORS when origins are set.
+//! subscriptions on `/ws` (graphql-transport-ws), `/healthz` (liveness), `/readyz` (readiness,
+//! see `readiness`), `/metrics` (Prometheus, see `metrics`), CSV exports under `/export/`;
+//! CORS when origins are set; every request is counted and timed.
 
 use crate::graphql::{AppSchema, AppState};
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
@@ -102,7 +103,19 @@ async fn graphql(
             );
         }
     };
-    GraphQLResponse::from(schema.execute(request).await).into_response()
+    let started = std::time::Instant::now();
+    let (operation, kind) = crate::metrics::operation_of(&request);
+    let resp = schema.execute(request).await;
+    let status = crate::metrics::status_of(&resp);
+    crate::metrics::record_graphql(&operation, kind, &status, started.elapsed());
+    GraphQLResponse::from(resp).into_response()
+}
+
+#[handler]
+async fn metrics(state: Data<&AppState>) -> poem::Response {
+    poem::Response::builder()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render(&state.db).await)
 }
 
 #[handler]
@@ -133,6 +146,17 @@ async fn healthz(state: Data<&AppState>) -> poem::Response {
     Json(body).with_status(status).into_response()
 }
 
+/// The operations routes alone (`/healthz`, `/readyz`, `/metrics`), served by
+/// `stix-archive worker` on `workers.ops_bind`.
+pub fn ops(state: AppState) -> impl poem::Endpoint + 'static {
+    Route::new()
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(crate::readiness::readyz))
+        .at("/metrics", get(metrics))
+        .data(state)
+        .with(crate::metrics::HttpMetrics)
+}
+
 /// The service's routes with the schema and state attached.
 pub fn build(
     schema: AppSchema,
@@ -144,11 +168,14 @@ pub fn build(
         .at("/graphiql/:file", get(crate::graphiql::asset))
         .at("/ws", get(ws))
         .at("/healthz", get(healthz))
+        .at("/readyz", get(crate::readiness::readyz))
+        .at("/metrics", get(metrics))
         .at("/export/flares.csv", get(crate::export::flares_csv))
         .at("/export/images.csv", get(crate::export::images_csv))
         .data(schema)
         .data(state)
-        .data(BodyLimit(options.body_limit_bytes));
+        .data(BodyLimit(options.body_limit_bytes))
+        .with(crate::metrics::HttpMetrics);
     match cors(options.cors_origins.as_deref()) {
         Some(c) => app.with(c).with(Tracing).boxed(),
         None => app.with(Tracing).boxed(),

@@ -75,6 +75,10 @@ pub struct WorkerSettings {
     /// A running job whose row has not changed for this many seconds is presumed orphaned
     /// (its worker died) and requeued.
     pub stale_after_seconds: u64,
+    /// Where `stix-archive worker` serves `/healthz`, `/readyz` and `/metrics`
+    /// (`STIX__WORKERS__OPS_BIND`, e.g. `0.0.0.0:9100`); none by default.
+    #[serde(default)]
+    pub ops_bind: Option<String>,
 }
 
 /// `[graphql]`: query limits.

@@ -43,6 +43,9 @@ pub enum StartupError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The worker pool stopped with an error.
+    #[error("the worker pool failed: {0}")]
+    Workers(std::io::Error),
     /// A setting is inconsistent with the others.
     #[error("{0}")]
     Config(String),
@@ -72,6 +75,7 @@ pub struct Backend {
 impl Backend {
     /// Checks the data directory, connects, migrates and sets up the queue.
     pub async fn open(settings: &Settings) -> Result<Self, StartupError> {
+        crate::metrics::install();
         ensure_writable_dir(&settings.storage.data_dir)?;
         let db = jobs::store::connect(
             &settings.database.url,
@@ -98,11 +102,17 @@ impl Backend {
                 }
             }
         };
+        let events = EventBus::for_database(
+            &db,
+            &settings.database.url,
+            Duration::from_secs(settings.database.connect_timeout_seconds),
+        )
+        .await;
         Ok(Self {
             state: AppState {
                 db,
                 queue,
-                events: EventBus::default(),
+                events,
                 data_dir: settings.storage.data_dir.clone(),
             },
             stale_after: Duration::from_secs(settings.workers.stale_after_seconds.max(1)),
@@ -245,6 +255,65 @@ impl Application {
         w?;
         h
     }
+}
+
+/// `stix-archive worker`: the worker pool alone (plus `/healthz`, `/readyz` and `/metrics` on
+/// `workers.ops_bind` when set) until `shutdown` resolves; running jobs get the grace period.
+/// Reports `worker running` on stderr once it takes jobs.
+pub async fn run_worker<F>(settings: &Settings, shutdown: F) -> Result<(), StartupError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let backend = Backend::open(settings).await?;
+    let state = backend.worker_state();
+    let concurrency = settings.workers.concurrency.max(1);
+    let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let mut ops_url = String::new();
+    let ops = match &settings.workers.ops_bind {
+        Some(bind) => {
+            let acceptor = TcpListener::bind(bind.clone())
+                .into_acceptor()
+                .await
+                .map_err(|source| StartupError::Bind {
+                    bind: bind.clone(),
+                    source,
+                })?;
+            if let Some(a) = acceptor
+                .local_addr()
+                .first()
+                .and_then(|a| a.as_socket_addr().copied())
+            {
+                ops_url = format!(", operations on http://{a}");
+            }
+            let app = routes::ops(backend.state.clone());
+            Some(tokio::spawn(
+                Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                    app,
+                    stopped(rx.clone()),
+                    Some(grace),
+                ),
+            ))
+        }
+        None => None,
+    };
+    tracing::info!(concurrency, worker = %jobs::worker::identity(), "worker pool running");
+    eprintln!(
+        "stix-archive worker running as {} (concurrency {concurrency}{ops_url})",
+        jobs::worker::identity()
+    );
+    let pool = jobs::worker::run_pool(state, concurrency, grace, stopped(rx)).await;
+    if let Some(h) = ops {
+        let _ = h.await;
+    }
+    pool.map_err(StartupError::Workers)
 }
 
 /// Resolves on SIGINT or SIGTERM.

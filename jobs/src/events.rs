@@ -1,5 +1,10 @@
 //! The job-event bus: every status and progress change of a job is published here and read
-//! by GraphQL subscriptions. In-process fan-out over a `tokio::sync::broadcast` channel.
+//! by GraphQL subscriptions. Two implementations behind one API (`publish`, `subscribe`):
+//! in-process fan-out over a `tokio::sync::broadcast` channel (SQLite: one process), and the
+//! same plus PostgreSQL `LISTEN/NOTIFY` between processes ([`postgres`]), so that a
+//! subscriber on any API process sees the changes made by any worker process.
+
+pub mod postgres;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -22,10 +27,12 @@ pub struct JobEvent {
     pub message: Option<String>,
 }
 
-/// Publishes job events to every subscriber in this process.
+/// Publishes job events to every subscriber in this process, and on PostgreSQL to those of
+/// every other process sharing the database.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<JobEvent>,
+    remote: Option<std::sync::Arc<postgres::PgTransport>>,
 }
 
 impl Default for EventBus {
@@ -38,11 +45,40 @@ impl EventBus {
     /// A bus that buffers up to `capacity` events for slow subscribers.
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
-        Self { tx }
+        Self { tx, remote: None }
+    }
+
+    /// The bus for a database: in-process on SQLite; on PostgreSQL also across processes
+    /// (`url` opens the dedicated listening connection; waits up to `ready_within` for it).
+    pub async fn for_database(
+        db: &sea_orm::DatabaseConnection,
+        url: &str,
+        ready_within: std::time::Duration,
+    ) -> Self {
+        let mut bus = Self::default();
+        if crate::store::engine(db) == crate::store::Engine::Postgres {
+            let transport = postgres::PgTransport::start(
+                db.clone(),
+                url.to_string(),
+                bus.tx.downgrade(),
+                ready_within,
+            )
+            .await;
+            bus.remote = Some(std::sync::Arc::new(transport));
+        }
+        bus
+    }
+
+    /// True when events cross processes (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.remote.is_some()
     }
 
     /// Publishes an event; having no subscriber is fine.
     pub fn publish(&self, event: JobEvent) {
+        if let Some(remote) = &self.remote {
+            remote.publish(&event);
+        }
         let _ = self.tx.send(event);
     }
 

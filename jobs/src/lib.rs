@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod ingest;
+pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod store;

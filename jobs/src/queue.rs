@@ -47,6 +47,9 @@ pub enum QueueError {
     /// Pushing failed.
     #[error("cannot queue the task: {0}")]
     Push(String),
+    /// apalis' tables cannot be read (readiness check).
+    #[error("the job queue is unreachable: {0}")]
+    Unreachable(String),
 }
 
 /// The queue over whichever database the service uses.
@@ -94,6 +97,19 @@ impl Queue {
                 Ok(Queue::Postgres(PostgresStorage::new(pool).with_config(cfg)))
             }
         }
+    }
+
+    /// Proves that apalis' task table can be read on `db` (the readiness check of `/readyz`).
+    pub async fn ping(&self, db: &DatabaseConnection) -> Result<(), QueueError> {
+        use sea_orm::ConnectionTrait;
+        let sql = match self {
+            Queue::Sqlite(_) => "SELECT 1 FROM Jobs LIMIT 1",
+            Queue::Postgres(_) => "SELECT 1 FROM apalis.jobs LIMIT 1",
+        };
+        db.execute_unprepared(sql)
+            .await
+            .map(|_| ())
+            .map_err(|e| QueueError::Unreachable(e.to_string()))
     }
 
     /// Queues a task, optionally to run only after `delay` (retry backoff); returns its id.

@@ -109,6 +109,23 @@ pub trait JobRunner: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send + 'a>>;
 }
 
+/// The host name of this machine (`/proc/sys/kernel/hostname`, else `localhost`).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// This process as a worker, `host:pid`: stored in `reconstruction_jobs.worker` when it
+/// claims a job.
+pub fn identity() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("{}:{}", host_name(), std::process::id()))
+        .clone()
+}
+
 /// Backoff before retry number `attempt` (1-based): 2 s, 4 s, 8 s, … capped at 60 s.
 pub fn backoff(attempt: usize) -> Duration {
     Duration::from_secs((1u64 << attempt.min(6)).min(60))
@@ -171,6 +188,10 @@ async fn set_status(
         am.error_message = Set(Some(message.to_string()));
     }
     let saved = am.update(&state.db).await?;
+    if let (Some(started), Some(finished)) = (saved.started_at, saved.finished_at) {
+        let elapsed = (finished - started).to_std().unwrap_or_default();
+        crate::metrics::job_finished(&saved.kind, &saved.status, elapsed);
+    }
     state.events.publish(JobEvent {
         job_id: saved.public_id,
         status: saved.status.clone(),
@@ -199,6 +220,7 @@ async fn claim(
         )
         .col_expr(reconstruction_job::Column::StartedAt, Expr::value(now))
         .col_expr(reconstruction_job::Column::UpdatedAt, Expr::value(now))
+        .col_expr(reconstruction_job::Column::Worker, Expr::value(identity()))
         .col_expr(
             reconstruction_job::Column::Attempts,
             Expr::col(reconstruction_job::Column::Attempts).add(1),
@@ -338,6 +360,36 @@ pub async fn handle(
     Ok(())
 }
 
+/// An apalis monitor with this process's worker of `concurrency` slots on the queue.
+fn register(
+    monitor: Monitor,
+    state: &Arc<WorkerState>,
+    name: String,
+    concurrency: usize,
+) -> Monitor {
+    let st = state.clone();
+    match state.queue.clone() {
+        Queue::Sqlite(storage) => monitor.register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(
+                    storage
+                        .clone()
+                        .poll_with_strategy(Tick::new(Duration::from_millis(200))),
+                )
+                .data(st.clone())
+                .concurrency(concurrency)
+                .build(handle)
+        }),
+        Queue::Postgres(storage) => monitor.register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(storage.clone().with_pubsub())
+                .data(st.clone())
+                .concurrency(concurrency)
+                .build(handle)
+        }),
+    }
+}
+
 /// Runs `concurrency` job slots on the queue until `shutdown` resolves; running jobs are
 /// given `grace` to finish, the rest stay queued for the next start.
 pub async fn run_pool<F>(
@@ -350,7 +402,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let name = format!("stix-worker-{}", ulid::Ulid::generate());
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -358,6 +410,7 @@ where
     // The reaper: jobs of a worker that died (crash, kill, lost machine) go back in the queue.
     let reaper = {
         let st = state.clone();
+        let mut stop_rx = stop_rx.clone();
         tokio::spawn(async move {
             let every = (st.stale_after / 4).max(Duration::from_millis(500));
             loop {
@@ -373,40 +426,50 @@ where
             }
         })
     };
-    let monitor = Monitor::new().shutdown_timeout(grace);
-    let monitor = match state.queue.clone() {
-        Queue::Sqlite(storage) => {
-            let st = state.clone();
-            monitor.register(move |_| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(
-                        storage
-                            .clone()
-                            .poll_with_strategy(Tick::new(Duration::from_millis(200))),
-                    )
-                    .data(st.clone())
-                    .concurrency(concurrency)
-                    .build(handle)
+    tokio::spawn(shutdown);
+    // One apalis monitor per generation: when the worker dies on a database fault (e.g. a
+    // PostgreSQL restart ends its connections), a new one starts after a backoff, so the
+    // process recovers by itself.
+    let mut backoff = Duration::from_millis(200);
+    let mut generation = 0u32;
+    let result = loop {
+        generation += 1;
+        let (dead_tx, mut dead_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let monitor = Monitor::new()
+            .shutdown_timeout(grace)
+            .should_restart(move |w, error| {
+                tracing::warn!(worker = %w.name(), %error, "worker stopped on an error; it will be restarted");
+                let _ = dead_tx.send(());
+                false
+            });
+        let name = format!("{name}-{generation}");
+        let monitor = register(monitor, &state, name, concurrency);
+        let mut stop = stop_rx.clone();
+        let born = std::time::Instant::now();
+        let result = monitor
+            .run_with_signal(async move {
+                tokio::select! {
+                    _ = stop.wait_for(|v| *v) => {}
+                    _ = dead_rx.recv() => {}
+                }
+                Ok(())
             })
+            .await
+            .map_err(std::io::Error::other);
+        if *stop_rx.borrow() {
+            break result;
         }
-        Queue::Postgres(storage) => {
-            let st = state.clone();
-            monitor.register(move |_| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(storage.clone().with_pubsub())
-                    .data(st.clone())
-                    .concurrency(concurrency)
-                    .build(handle)
-            })
+        if born.elapsed() > Duration::from_secs(30) {
+            backoff = Duration::from_millis(200);
         }
+        tracing::warn!("restarting the worker pool in {backoff:?}");
+        let mut stop = stop_rx.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|v| *v) => break result,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     };
-    let result = monitor
-        .run_with_signal(async move {
-            shutdown.await;
-            Ok(())
-        })
-        .await
-        .map_err(std::io::Error::other);
     reaper.abort();
     result
 }

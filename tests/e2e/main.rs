@@ -8,6 +8,7 @@ mod basics;
 mod graphiql;
 mod jobs_ws;
 mod migrations;
+mod ops;
 mod pipeline;
 mod protocol;
 mod support;

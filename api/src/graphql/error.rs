@@ -23,6 +23,9 @@ pub enum ApiError {
     Conflict(String),
     /// Our fault (`INTERNAL`); the cause is logged, the client gets a generic message.
     Internal(String),
+    /// The database cannot be reached right now (`UNAVAILABLE`); the cause is logged, the
+    /// client is told to try again.
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -35,6 +38,7 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::Conflict(m) => m,
             ApiError::Internal(_) => "internal error",
+            ApiError::Unavailable(_) => "the archive database is unavailable; try again shortly",
         }
     }
 
@@ -47,20 +51,31 @@ impl ApiError {
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Internal(_) => "INTERNAL",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
         }
     }
 }
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
-        ApiError::Internal(format!("database: {e}"))
+        if jobs::store::is_unavailable(&e) {
+            ApiError::Unavailable(format!("database: {e}"))
+        } else {
+            ApiError::Internal(format!("database: {e}"))
+        }
     }
 }
 
 impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
-        if let ApiError::Internal(cause) = &e {
-            tracing::error!(%cause, "internal error in a GraphQL request");
+        match &e {
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error in a GraphQL request")
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable during a GraphQL request")
+            }
+            _ => {}
         }
         let code = e.code();
         async_graphql::Error::new(e.message()).extend_with(|_, ext| ext.set("code", code))

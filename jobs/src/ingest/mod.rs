@@ -244,6 +244,14 @@ impl Ingestor {
         if let Err(r) = &result {
             tracing::warn!(path = %path.display(), code = r.code, reason = %r.reason, "file rejected");
         }
+        crate::metrics::ingest_outcome(match &result {
+            Ok(i) => Ok(match i.status {
+                IngestStatus::New => "new",
+                IngestStatus::AlreadyPresent => "already_present",
+                IngestStatus::NewVersion { .. } => "new_version",
+            }),
+            Err(r) => Err(r.code),
+        });
         IngestOutcome {
             path: path.to_path_buf(),
             result,

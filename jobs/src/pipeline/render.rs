@@ -160,10 +160,14 @@ pub fn render_box(input: &BoxInput<'_>) -> Result<BoxOutput, String> {
         .algorithms
         .par_iter()
         .map(|&a| {
+            let started = std::time::Instant::now();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 one_algorithm(input, &vis, a)
             }))
             .unwrap_or_else(|_| Err(format!("{} panicked (internal error)", a.name())));
+            if r.is_ok() {
+                crate::metrics::image_made(super::JOB_KIND, a.name(), started.elapsed());
+            }
             (a, r)
         })
         .collect();

@@ -177,6 +177,34 @@ where
         .await
 }
 
+/// True when `e` means the database cannot be reached right now (no connection, pool
+/// timeout, server shutting down or restarting) rather than a fault of the query: callers
+/// answer "unavailable, try again" and the process recovers by itself when it is back.
+pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            use sea_orm::sqlx::Error as X;
+            match x.as_ref() {
+                X::Io(_)
+                | X::Tls(_)
+                | X::PoolTimedOut
+                | X::PoolClosed
+                | X::WorkerCrashed
+                | X::Protocol(_) => true,
+                // SQLSTATE class 08 (connection exception), 57P01–57P03 (admin/crash
+                // shutdown, cannot connect now).
+                X::Database(d) => d
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// The engine of an open connection.
 pub fn engine(db: &DatabaseConnection) -> Engine {
     match db.get_database_backend() {

@@ -45,6 +45,8 @@ pub struct Model {
     pub finished_at: Option<ChronoDateTimeUtc>,
     /// Last change.
     pub updated_at: ChronoDateTimeUtc,
+    /// The worker process running (or that last ran) the job, `host:pid`.
+    pub worker: Option<String>,
 }
 
 /// Relations are queried explicitly in `store`.

@@ -1,0 +1,318 @@
+//! The PostgreSQL transport of the event bus: job events cross processes with
+//! `LISTEN/NOTIFY`.
+//!
+//! - A publish sends `NOTIFY stix_events` with a small JSON payload (origin process, job id:
+//!   far below PostgreSQL's 8000-byte limit); the row is the truth, so a receiving process
+//!   re-reads the job row and publishes what it finds to its in-process subscribers.
+//! - Each process listens on one dedicated connection (sqlx `PgListener`, outside the pool).
+//!   When that connection is lost, the process reconnects with backoff and then re-reads
+//!   every job changed since shortly before the loss and publishes its current state, so no
+//!   subscriber misses a terminal status that happened while it was deaf.
+//! - A process ignores its own notifications (its subscribers already had the event), and a
+//!   re-read that finds the state last published for that job publishes nothing, so
+//!   subscribers see each state once.
+
+use super::JobEvent;
+use crate::store::entities::reconstruction_job;
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    Statement,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use uuid::Uuid;
+
+/// The notification channel.
+pub const CHANNEL: &str = "stix_events";
+
+/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+pub const MAX_PAYLOAD_BYTES: usize = 7999;
+
+/// Re-read jobs changed since this long before the listening connection was lost (covers
+/// clock differences between processes and the time the loss took to notice).
+pub const RESYNC_MARGIN: Duration = Duration::from_secs(30);
+
+/// Notifications waiting to be sent; beyond this a publish is dropped with a warning (the
+/// database is unreachable; receivers resynchronise when they reconnect).
+const SEND_BUFFER: usize = 10_000;
+
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The NOTIFY payload: ids only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The publishing process (its own notices are ignored).
+    pub o: String,
+    /// Public id of the job whose row changed.
+    pub j: Uuid,
+}
+
+/// The state of a job as subscribers see it; an equal re-read is not published again.
+type Seen = (String, Option<String>, i32, i32, Option<String>);
+
+fn seen_of(e: &JobEvent) -> Seen {
+    (
+        e.status.clone(),
+        e.stage.clone(),
+        e.done,
+        e.total,
+        e.message.clone(),
+    )
+}
+
+/// The cross-process half of an [`EventBus`](super::EventBus) on PostgreSQL.
+#[derive(Debug)]
+pub(super) struct PgTransport {
+    origin: String,
+    to_send: mpsc::Sender<String>,
+    seen: Arc<Mutex<HashMap<Uuid, Seen>>>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl PgTransport {
+    /// Starts the sender and the listener; returns once the listener is listening (or
+    /// `ready_within` passed: it keeps trying in the background).
+    pub(super) async fn start(
+        db: DatabaseConnection,
+        url: String,
+        local: broadcast::WeakSender<JobEvent>,
+        ready_within: Duration,
+    ) -> Self {
+        let origin = format!("{}:{}", crate::worker::identity(), ulid::Ulid::generate());
+        let (to_send, mut rx) = mpsc::channel::<String>(SEND_BUFFER);
+        let sender_db = db.clone();
+        tokio::spawn(async move {
+            while let Some(payload) = rx.recv().await {
+                let stmt = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), payload.into()],
+                );
+                if let Err(e) = sender_db.execute_raw(stmt).await {
+                    tracing::warn!("cannot send a job event to other processes: {e}");
+                }
+            }
+        });
+        let seen: Arc<Mutex<HashMap<Uuid, Seen>>> = Arc::default();
+        let (stop, stopped) = oneshot::channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let listener = Listener {
+            db,
+            url,
+            origin: origin.clone(),
+            local,
+            seen: seen.clone(),
+        };
+        tokio::spawn(listener.run(stopped, ready_tx));
+        if tokio::time::timeout(ready_within, ready_rx).await.is_err() {
+            tracing::warn!("not yet listening for job events of other processes; still trying");
+        }
+        Self {
+            origin,
+            to_send,
+            seen,
+            _stop: stop,
+        }
+    }
+
+    /// Sends `event` to the other processes (in the background, in publish order).
+    pub(super) fn publish(&self, event: &JobEvent) {
+        remember(&self.seen, event);
+        let payload = serde_json::to_string(&Notice {
+            o: self.origin.clone(),
+            j: event.job_id,
+        })
+        .unwrap_or_default();
+        debug_assert!(payload.len() <= MAX_PAYLOAD_BYTES);
+        if self.to_send.try_send(payload).is_err() {
+            tracing::warn!(job = %event.job_id, "job event not sent to other processes (backlog full)");
+        }
+    }
+}
+
+/// Records `event` as the last state published for its job; false when it was already.
+fn remember(seen: &Mutex<HashMap<Uuid, Seen>>, event: &JobEvent) -> bool {
+    let mut map = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() > 100_000 {
+        map.clear();
+    }
+    let state = seen_of(event);
+    if map.get(&event.job_id) == Some(&state) {
+        return false;
+    }
+    map.insert(event.job_id, state);
+    true
+}
+
+/// The event of a job row, as subscribers see it.
+pub fn event_of(row: &reconstruction_job::Model) -> JobEvent {
+    JobEvent {
+        job_id: row.public_id,
+        status: row.status.clone(),
+        stage: row.stage.clone(),
+        done: row.progress_done,
+        total: row.progress_total,
+        message: row.error_message.clone(),
+    }
+}
+
+struct Listener {
+    db: DatabaseConnection,
+    url: String,
+    origin: String,
+    local: broadcast::WeakSender<JobEvent>,
+    seen: Arc<Mutex<HashMap<Uuid, Seen>>>,
+}
+
+impl Listener {
+    async fn run(self, mut stopped: oneshot::Receiver<()>, ready: oneshot::Sender<()>) {
+        let mut ready = Some(ready);
+        let mut lost_at: Option<chrono::DateTime<chrono::Utc>> = None;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let connected = tokio::select! {
+                _ = &mut stopped => return,
+                l = listen(&self.url) => l,
+            };
+            let mut listener = match connected {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!("cannot listen for job events (retrying in {backoff:?}): {e}");
+                    tokio::select! {
+                        _ = &mut stopped => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(100);
+            if let Some(r) = ready.take() {
+                let _ = r.send(());
+            }
+            if let Some(since) = lost_at.take() {
+                tracing::info!(
+                    "listening for job events again; re-reading jobs changed since {since}"
+                );
+                if let Err(e) = self.resync(since).await {
+                    tracing::warn!("cannot re-read jobs after reconnecting: {e}");
+                    lost_at = Some(since);
+                }
+            }
+            loop {
+                let next = tokio::select! {
+                    _ = &mut stopped => return,
+                    n = listener.try_recv() => n,
+                };
+                match next {
+                    Ok(Some(n)) => self.on_notice(n.payload()).await,
+                    Ok(None) | Err(_) => {
+                        let at = chrono::Utc::now()
+                            - chrono::Duration::from_std(RESYNC_MARGIN).unwrap_or_default();
+                        lost_at = Some(lost_at.map_or(at, |l| l.min(at)));
+                        tracing::warn!(
+                            "lost the connection listening for job events; reconnecting"
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Publishes `event` to this process's subscribers unless it is what they saw last.
+    fn deliver(&self, event: JobEvent) -> bool {
+        let Some(tx) = self.local.upgrade() else {
+            return false;
+        };
+        if remember(&self.seen, &event) {
+            let _ = tx.send(event);
+        }
+        true
+    }
+
+    async fn on_notice(&self, payload: &str) {
+        let Ok(notice) = serde_json::from_str::<Notice>(payload) else {
+            tracing::debug!(payload, "ignoring a notification that is not ours");
+            return;
+        };
+        // Our own notice (our subscribers had the event), or nobody here to tell.
+        let has_subscribers = self
+            .local
+            .upgrade()
+            .is_some_and(|tx| tx.receiver_count() > 0);
+        if notice.o == self.origin || !has_subscribers {
+            return;
+        }
+        match reconstruction_job::Entity::find()
+            .filter(reconstruction_job::Column::PublicId.eq(notice.j))
+            .one(&self.db)
+            .await
+        {
+            Ok(Some(row)) => {
+                self.deliver(event_of(&row));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(job = %notice.j, "cannot read a changed job: {e}"),
+        }
+    }
+
+    async fn resync(&self, since: chrono::DateTime<chrono::Utc>) -> Result<(), sea_orm::DbErr> {
+        let rows = reconstruction_job::Entity::find()
+            .filter(reconstruction_job::Column::UpdatedAt.gte(since))
+            .all(&self.db)
+            .await?;
+        for row in rows {
+            self.deliver(event_of(&row));
+        }
+        Ok(())
+    }
+}
+
+async fn listen(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut l = PgListener::connect(url).await?;
+    l.eager_reconnect(false);
+    l.listen(CHANNEL).await?;
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_small() {
+        let p = serde_json::to_string(&Notice {
+            o: format!("{}:{}", "h".repeat(253), ulid::Ulid::generate()),
+            j: Uuid::new_v4(),
+        })
+        .unwrap();
+        assert!(p.len() < 400, "{} bytes", p.len());
+        assert!(p.len() <= MAX_PAYLOAD_BYTES);
+    }
+
+    #[test]
+    fn equal_states_are_delivered_once() {
+        let seen = Mutex::new(HashMap::new());
+        let e = JobEvent {
+            job_id: Uuid::new_v4(),
+            status: "RUNNING".into(),
+            stage: Some("imaging".into()),
+            done: 1,
+            total: 4,
+            message: None,
+        };
+        assert!(remember(&seen, &e));
+        assert!(!remember(&seen, &e));
+        let later = JobEvent {
+            done: 2,
+            ..e.clone()
+        };
+        assert!(remember(&seen, &later));
+    }
+}
