@@ -9,4 +9,5 @@ pub mod routes;
 pub mod runner;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

@@ -1,7 +1,8 @@
 //! HTTP routes: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/ws`
 //! (graphql-transport-ws), `/healthz`.
 
-use crate::graphql::{AppSchema, AppState};
+use crate::graphql::AppSchema;
+use crate::state::AppState;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_poem::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use poem::http::StatusCode;

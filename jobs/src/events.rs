@@ -1,6 +1,7 @@
 //! The job-event bus: every status and progress change of a job is published here and read
 //! by GraphQL subscriptions. In-process fan-out over a `tokio::sync::broadcast` channel.
 
+use crate::kinds::JobStatus;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -10,8 +11,8 @@ use uuid::Uuid;
 pub struct JobEvent {
     /// Public id of the job.
     pub job_id: Uuid,
-    /// Status after the change (`QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELLED`).
-    pub status: String,
+    /// Status after the change.
+    pub status: JobStatus,
     /// Stage, e.g. `planning`, `imaging`.
     pub stage: Option<String>,
     /// Units of work done.

@@ -79,7 +79,7 @@ pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Resul
                         ev.done,
                         ev.total
                     ));
-                    if crate::archive::is_final(&ev.status) {
+                    if ev.status.is_final() {
                         pb.inc(1);
                     }
                 }
@@ -99,7 +99,7 @@ pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Resul
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default()
             );
-            if r.status != jobs::worker::status::SUCCEEDED {
+            if r.status != jobs::kinds::JobStatus::Succeeded.as_str() {
                 failed_jobs += 1;
             }
         }

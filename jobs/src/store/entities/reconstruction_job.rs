@@ -45,6 +45,9 @@ pub struct Model {
     pub finished_at: Option<ChronoDateTimeUtc>,
     /// Last change.
     pub updated_at: ChronoDateTimeUtc,
+    /// Its owner or an admin asked to cancel it while it was running: it stops at the next
+    /// algorithm boundary (or iteration of MEM, EM, FWDFIT).
+    pub cancel_requested: bool,
 }
 
 /// Relations are queried explicitly in `store`.
