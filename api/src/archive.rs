@@ -2,11 +2,11 @@
 //! `jobs::ingest` (register files) and `jobs::pipeline` (queue preview jobs), shared by
 //! `stix-archive ingest`, `demo` and the inbox watcher of `serve`.
 
-use crate::graphql::AppState;
+use crate::state::AppState;
 use jobs::ingest::{IngestOutcome, IngestReport, IngestStatus, Ingestor, ProductKind};
+use jobs::kinds::JobStatus;
 use jobs::pipeline::{PipelineSettings, submit_preview};
 use jobs::store::entities::{reconstruction_job, science_file};
-use jobs::worker::status;
 use sea_orm::EntityTrait;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -72,7 +72,7 @@ pub fn describe(o: &IngestOutcome) -> String {
 
 /// True when a job status is final.
 pub fn is_final(s: &str) -> bool {
-    matches!(s, status::SUCCEEDED | status::FAILED | status::CANCELLED)
+    JobStatus::parse(s).is_some_and(JobStatus::is_final)
 }
 
 /// Waits until every job in `ids` is final (events from the bus, with a database check as a
@@ -106,7 +106,7 @@ pub async fn wait_for_jobs(
         // Sleep until a final event for one of ours arrives, or a short backstop passes.
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Ok(ev) = rx.recv().await {
-                if public.contains(&ev.job_id) && is_final(&ev.status) {
+                if public.contains(&ev.job_id) && ev.status.is_final() {
                     break;
                 }
             }

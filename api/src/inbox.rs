@@ -3,7 +3,7 @@
 //! `DIR/rejected/` (with `<name>.reason.txt`), so the inbox only holds what is still new.
 
 use crate::archive::{describe, ingest_and_queue};
-use crate::graphql::AppState;
+use crate::state::AppState;
 use jobs::pipeline::PipelineSettings;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -13,5 +13,6 @@ pub mod routes;
 pub mod runner;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod ws;

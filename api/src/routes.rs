@@ -4,7 +4,8 @@
 //! see `readiness`), `/metrics` (Prometheus, see `metrics`), CSV exports under `/export/`;
 //! CORS when origins are set; every request is counted and timed.
 
-use crate::graphql::{AppSchema, AppState};
+use crate::graphql::AppSchema;
+use crate::state::AppState;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_poem::{GraphQLProtocol, GraphQLResponse};
 use poem::error::ReadBodyError;

@@ -1,7 +1,8 @@
 //! Which code runs a job of each kind: `preview` jobs go to the preview pipeline. Job kinds
 //! not known to this build fail with a clear reason instead of hanging in the queue.
 
-use jobs::pipeline::{JOB_KIND as PREVIEW, PreviewRunner};
+use jobs::kinds::JobKind;
+use jobs::pipeline::PreviewRunner;
 use jobs::store::entities::reconstruction_job;
 use jobs::worker::{JobFailure, JobRunner, Progress};
 use sea_orm::DatabaseConnection;
@@ -31,11 +32,11 @@ impl JobRunner for ServiceRunner {
         progress: Progress,
     ) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send + 'a>> {
         Box::pin(async move {
-            match job.kind.as_str() {
-                PREVIEW => self.preview.run(job, progress).await,
-                other => Err(JobFailure::BadInput {
+            match JobKind::parse(&job.kind) {
+                Some(JobKind::Preview) => self.preview.run(job, progress).await,
+                _ => Err(JobFailure::BadInput {
                     code: "UNSUPPORTED_JOB_KIND".to_string(),
-                    message: format!("job kind '{other}' is not supported by this build"),
+                    message: format!("job kind '{}' is not supported by this build", job.kind),
                 }),
             }
         })

@@ -3,10 +3,11 @@
 //! sets up the queue and binds the listener (port 0 in tests); `run_until_stopped` serves
 //! HTTP and runs the in-process worker pool until the shutdown signal, then drains both.
 
-use crate::graphql::{self, AppSchema, AppState, Limits};
+use crate::graphql::{self, AppSchema, Limits};
 use crate::routes;
 use crate::runner::ServiceRunner;
 use crate::settings::Settings;
+use crate::state::AppState;
 use jobs::events::EventBus;
 use jobs::queue::Queue;
 use jobs::worker::WorkerState;

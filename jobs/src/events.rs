@@ -6,6 +6,7 @@
 
 pub mod postgres;
 
+use crate::kinds::JobStatus;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -15,8 +16,8 @@ use uuid::Uuid;
 pub struct JobEvent {
     /// Public id of the job.
     pub job_id: Uuid,
-    /// Status after the change (`QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELLED`).
-    pub status: String,
+    /// Status after the change.
+    pub status: JobStatus,
     /// Stage, e.g. `planning`, `imaging`.
     pub stage: Option<String>,
     /// Units of work done.

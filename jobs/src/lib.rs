@@ -4,9 +4,12 @@
 
 pub mod events;
 pub mod ingest;
+pub mod kinds;
 pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod store;
 pub mod submit;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod worker;

@@ -2,9 +2,9 @@
 //! Submission is idempotent: the same kind and request while an equal job is queued,
 //! running or succeeded returns that job instead of a new one.
 
+use crate::kinds::{JobKind, JobStatus};
 use crate::queue::{Queue, QueueError, QueueTask};
 use crate::store::entities::reconstruction_job;
-use crate::worker::status;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -27,8 +27,8 @@ pub enum SubmitError {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    /// `preview` or `reconstruction`.
-    pub kind: String,
+    /// What the job does.
+    pub kind: JobKind,
     /// The versioned request payload.
     pub request: serde_json::Value,
     /// The science file it works on, if any.
@@ -40,7 +40,7 @@ pub struct NewJob {
 /// SHA-256 over kind, owner and the canonical JSON of the request.
 pub fn request_hash(job: &NewJob) -> String {
     let mut h = Sha256::new();
-    h.update(job.kind.as_bytes());
+    h.update(job.kind.as_str().as_bytes());
     h.update([0]);
     h.update(job.owner_id.unwrap_or(-1).to_le_bytes());
     // serde_json's Map keeps keys sorted (no `preserve_order`), so this is canonical.
@@ -58,9 +58,9 @@ pub async fn submit(
     if let Some(existing) = reconstruction_job::Entity::find()
         .filter(reconstruction_job::Column::RequestHash.eq(hash.clone()))
         .filter(reconstruction_job::Column::Status.is_in([
-            status::QUEUED,
-            status::RUNNING,
-            status::SUCCEEDED,
+            JobStatus::Queued.as_str(),
+            JobStatus::Running.as_str(),
+            JobStatus::Succeeded.as_str(),
         ]))
         .order_by_desc(reconstruction_job::Column::Id)
         .one(db)
@@ -72,8 +72,8 @@ pub async fn submit(
     let row = reconstruction_job::ActiveModel {
         public_id: Set(Uuid::new_v4()),
         owner_id: Set(job.owner_id),
-        kind: Set(job.kind),
-        status: Set(status::QUEUED.to_string()),
+        kind: Set(job.kind.as_str().to_string()),
+        status: Set(JobStatus::Queued.as_str().to_string()),
         stage: Set(Some("queued".to_string())),
         progress_done: Set(0),
         progress_total: Set(0),
@@ -87,6 +87,7 @@ pub async fn submit(
         started_at: Set(None),
         finished_at: Set(None),
         updated_at: Set(now),
+        cancel_requested: Set(false),
         ..Default::default()
     }
     .insert(db)

@@ -3,6 +3,7 @@
 //! ends the job with its reason; transient faults are retried with backoff.
 
 use crate::events::{EventBus, JobEvent};
+use crate::kinds::JobStatus;
 use crate::queue::{Queue, QueueTask};
 use crate::store::entities::reconstruction_job;
 use apalis::prelude::{Attempt, BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
@@ -15,20 +16,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-
-/// Job statuses stored in `reconstruction_jobs.status`.
-pub mod status {
-    /// Waiting in the queue (also between retries).
-    pub const QUEUED: &str = "QUEUED";
-    /// A worker is on it.
-    pub const RUNNING: &str = "RUNNING";
-    /// Done; its images are committed.
-    pub const SUCCEEDED: &str = "SUCCEEDED";
-    /// Ended with an error (bad input, or retries exhausted).
-    pub const FAILED: &str = "FAILED";
-    /// Cancelled by its owner.
-    pub const CANCELLED: &str = "CANCELLED";
-}
 
 /// How a job attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +75,7 @@ impl Progress {
             .map_err(|e| JobFailure::Transient(format!("recording progress: {e}")))?;
         self.events.publish(JobEvent {
             job_id: self.job.public_id,
-            status: status::RUNNING.to_string(),
+            status: JobStatus::Running,
             stage: Some(stage.to_string()),
             done,
             total,
@@ -170,17 +157,14 @@ impl PollStrategy for Tick {
 async fn set_status(
     state: &WorkerState,
     job: &reconstruction_job::Model,
-    new_status: &str,
+    new_status: JobStatus,
     failure: Option<(&str, &str)>,
 ) -> Result<reconstruction_job::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let mut am = job.clone().into_active_model();
-    am.status = Set(new_status.to_string());
+    am.status = Set(new_status.as_str().to_string());
     am.updated_at = Set(now);
-    if matches!(
-        new_status,
-        status::SUCCEEDED | status::FAILED | status::CANCELLED
-    ) {
+    if new_status.is_final() {
         am.finished_at = Set(Some(now));
     }
     if let Some((code, message)) = failure {
@@ -194,7 +178,7 @@ async fn set_status(
     }
     state.events.publish(JobEvent {
         job_id: saved.public_id,
-        status: saved.status.clone(),
+        status: JobStatus::parse(&saved.status).unwrap_or(new_status),
         stage: saved.stage.clone(),
         done: saved.progress_done,
         total: saved.progress_total,
@@ -216,7 +200,7 @@ async fn claim(
     let res = reconstruction_job::Entity::update_many()
         .col_expr(
             reconstruction_job::Column::Status,
-            Expr::value(status::RUNNING),
+            Expr::value(JobStatus::Running.as_str()),
         )
         .col_expr(reconstruction_job::Column::StartedAt, Expr::value(now))
         .col_expr(reconstruction_job::Column::UpdatedAt, Expr::value(now))
@@ -226,7 +210,7 @@ async fn claim(
             Expr::col(reconstruction_job::Column::Attempts).add(1),
         )
         .filter(reconstruction_job::Column::Id.eq(job_id))
-        .filter(reconstruction_job::Column::Status.eq(status::QUEUED))
+        .filter(reconstruction_job::Column::Status.eq(JobStatus::Queued.as_str()))
         .exec(&state.db)
         .await?;
     if res.rows_affected == 0 {
@@ -238,7 +222,7 @@ async fn claim(
     if let Some(j) = &job {
         state.events.publish(JobEvent {
             job_id: j.public_id,
-            status: j.status.clone(),
+            status: JobStatus::Running,
             stage: j.stage.clone(),
             done: j.progress_done,
             total: j.progress_total,
@@ -258,7 +242,7 @@ pub async fn requeue_interrupted(
 ) -> Result<usize, BoxDynError> {
     use sea_orm::{ColumnTrait, QueryFilter};
     let mut q = reconstruction_job::Entity::find()
-        .filter(reconstruction_job::Column::Status.eq(status::RUNNING));
+        .filter(reconstruction_job::Column::Status.eq(JobStatus::Running.as_str()));
     if let Some(d) = stale_after {
         let cutoff = Utc::now() - chrono::Duration::from_std(d)?;
         q = q.filter(reconstruction_job::Column::UpdatedAt.lt(cutoff));
@@ -267,7 +251,7 @@ pub async fn requeue_interrupted(
     let n = stuck.len();
     for job in stuck {
         let mut am = job.clone().into_active_model();
-        am.status = Set(status::QUEUED.to_string());
+        am.status = Set(JobStatus::Queued.as_str().to_string());
         am.stage = Set(Some("requeued after an interrupted attempt".to_string()));
         am.updated_at = Set(Utc::now());
         am.update(db).await?;
@@ -315,11 +299,11 @@ pub async fn handle(
         .unwrap_or(job);
     match outcome {
         Ok(Ok(())) => {
-            set_status(&state, &fresh, status::SUCCEEDED, None).await?;
+            set_status(&state, &fresh, JobStatus::Succeeded, None).await?;
         }
         Ok(Err(JobFailure::BadInput { code, message })) => {
             tracing::warn!(job = %fresh.public_id, %code, %message, "job failed on bad input");
-            set_status(&state, &fresh, status::FAILED, Some((&code, &message))).await?;
+            set_status(&state, &fresh, JobStatus::Failed, Some((&code, &message))).await?;
         }
         Ok(Err(JobFailure::Transient(message))) => {
             let n = attempt.current().max(fresh.attempts as usize);
@@ -328,7 +312,7 @@ pub async fn handle(
                 set_status(
                     &state,
                     &fresh,
-                    status::FAILED,
+                    JobStatus::Failed,
                     Some(("TRANSIENT_EXHAUSTED", &message)),
                 )
                 .await?;
@@ -337,7 +321,7 @@ pub async fn handle(
                 set_status(
                     &state,
                     &fresh,
-                    status::QUEUED,
+                    JobStatus::Queued,
                     Some(("TRANSIENT", &message)),
                 )
                 .await?;
@@ -354,7 +338,13 @@ pub async fn handle(
                 "the job was aborted"
             };
             tracing::error!(job = %fresh.public_id, "{message}: {join}");
-            set_status(&state, &fresh, status::FAILED, Some(("INTERNAL", message))).await?;
+            set_status(
+                &state,
+                &fresh,
+                JobStatus::Failed,
+                Some(("INTERNAL", message)),
+            )
+            .await?;
         }
     }
     Ok(())

@@ -36,7 +36,7 @@ impl Archive {
 
 async fn archive() -> Archive {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = jobs::store::test_support::fresh_database_url(dir.path())
+    let url = jobs::test_support::fresh_database_url(dir.path())
         .await
         .expect("TEST_DATABASE_URL must be reachable");
     let db = jobs::store::connect(&url, 4, Duration::from_secs(20))

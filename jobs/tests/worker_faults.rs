@@ -4,6 +4,7 @@
 //! The runner here is deliberately faulty job code, not a stand-in for one of our components.
 
 use jobs::events::{EventBus, JobEvent};
+use jobs::kinds::JobKind;
 use jobs::queue::Queue;
 use jobs::store::entities::reconstruction_job;
 use jobs::submit::{NewJob, submit};
@@ -15,8 +16,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Job code that fails on purpose: `panic` panics, `flaky` fails transiently on its first
-/// attempt, `bad` is bad input, `ok` succeeds.
+/// Job code that fails on purpose, by the request's `fault`: `panic` panics, `flaky` fails
+/// transiently on its first attempt, `bad` is bad input, `ok` succeeds.
 struct Faulty;
 
 impl JobRunner for Faulty {
@@ -27,7 +28,7 @@ impl JobRunner for Faulty {
     ) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send + 'a>> {
         Box::pin(async move {
             progress.report("working", 0, 1).await?;
-            match job.kind.as_str() {
+            match job.request["fault"].as_str().unwrap_or_default() {
                 "panic" => panic!("deliberate panic in job code"),
                 "flaky" if job.attempts < 2 => {
                     Err(JobFailure::Transient("the disk hiccupped".into()))
@@ -53,7 +54,7 @@ async fn final_events(
         let mut done = HashMap::new();
         while done.len() < wanted {
             let ev = rx.recv().await.expect("bus open");
-            if ev.status == "SUCCEEDED" || ev.status == "FAILED" {
+            if ev.status.is_final() {
                 done.insert(ev.job_id, ev);
             }
         }
@@ -66,7 +67,7 @@ async fn final_events(
 #[tokio::test]
 async fn panics_and_transient_faults_do_not_kill_the_pool() {
     let dir = tempfile::tempdir().unwrap();
-    let url = jobs::store::test_support::fresh_database_url(dir.path())
+    let url = jobs::test_support::fresh_database_url(dir.path())
         .await
         .unwrap();
     let db = jobs::store::connect(&url, 4, Duration::from_secs(10))
@@ -94,8 +95,8 @@ async fn panics_and_transient_faults_do_not_kill_the_pool() {
                 &db,
                 &queue,
                 NewJob {
-                    kind: kind.into(),
-                    request: serde_json::json!({}),
+                    kind: JobKind::Preview,
+                    request: serde_json::json!({ "fault": kind }),
                     science_file_id: None,
                     owner_id: None,
                 },

@@ -252,14 +252,18 @@ async fn inbox_detected_flare_without_background() {
     let finished = tokio::time::timeout(TIMEOUT * 2, async {
         loop {
             let ev = events.recv().await.expect("event bus open");
-            if ev.status == "SUCCEEDED" || ev.status == "FAILED" {
+            if ev.status.is_final() {
                 return ev;
             }
         }
     })
     .await
     .expect("the inbox file is previewed in time");
-    assert_eq!(finished.status, "SUCCEEDED", "{finished:?}");
+    assert_eq!(
+        finished.status,
+        jobs::kinds::JobStatus::Succeeded,
+        "{finished:?}"
+    );
     assert!(
         inbox_dir
             .join("processed")

@@ -1,8 +1,8 @@
 //! `spawn_app()`: one isolated service per test.
 
-use api::graphql::AppState;
 use api::settings::Settings;
 use api::startup::Application;
+use api::state::AppState;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -26,9 +26,9 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// A database URL for one test (see `jobs::store::test_support`).
+/// A database URL for one test (see `jobs::test_support`).
 pub async fn fresh_database_url(dir: &std::path::Path) -> String {
-    jobs::store::test_support::fresh_database_url(dir)
+    jobs::test_support::fresh_database_url(dir)
         .await
         .expect("TEST_DATABASE_URL must be reachable")
 }

@@ -118,7 +118,7 @@ pub async fn ingest(
                         ev.done,
                         ev.total
                     ));
-                    if crate::archive::is_final(&ev.status) {
+                    if ev.status.is_final() {
                         pb.inc(1);
                     }
                 }
@@ -140,7 +140,7 @@ pub async fn ingest(
                         .unwrap_or_default()
                 );
             }
-            if r.status != jobs::worker::status::SUCCEEDED {
+            if r.status != jobs::kinds::JobStatus::Succeeded.as_str() {
                 failed_jobs += 1;
             }
         }

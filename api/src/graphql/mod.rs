@@ -17,23 +17,8 @@ pub mod subscription;
 pub mod types;
 
 use async_graphql::{EmptyMutation, MergedObject, MergedSubscription, Schema};
-use jobs::events::EventBus;
-use jobs::queue::Queue;
-use sea_orm::DatabaseConnection;
-use std::path::PathBuf;
 
-/// Everything resolvers need, attached to the schema as data.
-#[derive(Clone)]
-pub struct AppState {
-    /// The archive database.
-    pub db: DatabaseConnection,
-    /// The job queue.
-    pub queue: Queue,
-    /// Job status events.
-    pub events: EventBus,
-    /// Where files live.
-    pub data_dir: PathBuf,
-}
+pub use crate::state::AppState;
 
 /// The query root: each issue's fields in their own object, merged.
 #[derive(MergedObject, Default)]

@@ -286,7 +286,7 @@ impl From<jobs::events::JobEvent> for JobStatusEvent {
     fn from(e: jobs::events::JobEvent) -> Self {
         Self {
             job_id: ID(e.job_id.to_string()),
-            status: e.status,
+            status: e.status.as_str().to_string(),
             stage: e.stage,
             done: e.done,
             total: e.total,

@@ -60,7 +60,7 @@ impl ThrowawayPg {
         use sea_orm::ConnectionTrait;
         let name = format!(
             "{}{}",
-            jobs::store::test_support::THROWAWAY_PREFIX,
+            jobs::test_support::THROWAWAY_PREFIX,
             uuid::Uuid::new_v4().simple()
         );
         let conn = sea_orm::Database::connect(admin)

@@ -9,6 +9,10 @@ use crate::time_range::TimeRange;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The band of the light curve flares are detected in (and that decides which listed flares
+/// the file covers), keV.
+pub const DETECTION_BAND_KEV: [f64; 2] = [4.0, 10.0];
+
 /// Where a flare window comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "snake_case")]

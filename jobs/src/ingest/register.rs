@@ -200,6 +200,7 @@ async fn import_flares(db: &DatabaseConnection, list: &PreparedList) -> Result<I
                     source: Set(FLARE_LIST_SOURCE.to_string()),
                     detector_version: Set(None),
                     created_at: Set(Utc::now()),
+                    list_request_uid: Set(f.request_uid.clone()),
                     ..Default::default()
                 }
                 .insert(&txn)
@@ -225,6 +226,9 @@ async fn import_flares(db: &DatabaseConnection, list: &PreparedList) -> Result<I
                     want.location_hpc_x_arcsec = Some(x);
                     want.location_hpc_y_arcsec = Some(y);
                     want.location_source = Some(FLARE_LIST_SOURCE.to_string());
+                }
+                if f.request_uid.is_some() {
+                    want.list_request_uid = f.request_uid.clone();
                 }
                 want.source = FLARE_LIST_SOURCE.to_string();
                 want.detector_version = None;

@@ -2,40 +2,39 @@
 //! images without anyone asking. A `preview` job plans the boxes of each flare in the file
 //! (`domain::policy`), chooses the background file, runs the five algorithms per box off the
 //! async runtime and commits an `images` row only once its FITS and PNG are complete.
-//! Re-running a job never duplicates images or skips (unique dedup keys).
+//! Re-running a job never duplicates images or skips (unique dedup keys). Each box goes
+//! through [`boxes::image_box`], the same path as a user's reconstruction.
 
+pub mod boxes;
+pub mod inputs;
 pub mod render;
 pub mod settings;
 
+use crate::ingest::FLARE_LIST_SOURCE;
+use crate::kinds::{ImageKind, JobKind, ProductKind};
 use crate::queue::Queue;
-use crate::store::entities::{flare, flare_science_file, image, preview_skip, science_file};
+use crate::store::entities::{flare, flare_science_file, preview_skip, science_file};
 use crate::submit::{NewJob, SubmitError, submit};
 use crate::worker::{JobFailure, Progress};
+use boxes::{BoxOutcome, BoxOwner, BoxSpec, dedup_key, image_box};
 use chrono::Utc;
-use domain::aspect::{AspectFile, AspectSolution};
 use domain::energy::EnergyBand;
+use domain::imaging::params::ImagingParams;
 use domain::l1::PixelData;
-use domain::policy::background::{BackgroundCandidate, BackgroundChoice, choose_background};
-use domain::policy::flare_window::{FlareOrigin, FlareWindow, flare_windows_for_file};
+use domain::policy::flare_list::ListedFlare;
+use domain::policy::flare_window::{
+    DETECTION_BAND_KEV, FlareOrigin, FlareWindow, flare_windows_for_file,
+};
 use domain::policy::preview_v1::{POLICY_VERSION, PlannedBox, plan_boxes};
 use domain::time_range::TimeRange;
-use render::{BoxInput, render_box};
+use inputs::{
+    Loaded, aspect_at, aspect_files, background_for, blocking, flare_center, read_pixel_data,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 pub use settings::PipelineSettings;
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// `reconstruction_jobs.kind` of preview jobs.
-pub const JOB_KIND: &str = "preview";
-
-/// Band of the flare location (section E.6).
-const LOCATION_BAND_KEV: [f64; 2] = [6.0, 10.0];
-/// Half-width of the location window around the flare peak, seconds (E.6 / `locate`).
-const LOCATION_HALF_WINDOW_SECONDS: i64 = 60;
 
 /// The payload of a preview job (versioned).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +67,7 @@ pub async fn submit_preview(
         db,
         queue,
         NewJob {
-            kind: JOB_KIND.to_string(),
+            kind: JobKind::Preview,
             request: serde_json::to_value(&req).unwrap_or_default(),
             science_file_id: Some(file.id),
             owner_id: None,
@@ -93,15 +92,6 @@ fn bad(code: &str, message: impl Into<String>) -> JobFailure {
 
 fn transient(e: impl std::fmt::Display) -> JobFailure {
     JobFailure::Transient(e.to_string())
-}
-
-/// Runs blocking work on the blocking pool; a panic there becomes a failure, not a crash.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, JobFailure> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| bad("INTERNAL", format!("computation aborted: {e}")))
 }
 
 /// Removes the `*.partial` temporary files under `dir` (recursively); returns how many.
@@ -129,24 +119,8 @@ fn remove_partials(dir: &std::path::Path) -> usize {
     removed
 }
 
-fn key(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0x1f]);
-    }
-    hex::encode(h.finalize())
-}
-
 fn band_label(b: &EnergyBand) -> String {
     format!("{}-{}keV", b.low_kev, b.high_kev)
-}
-
-/// Files read once per job, whatever the number of flares and boxes that use them.
-#[derive(Default)]
-struct Loaded {
-    aspects: HashMap<i64, Result<Arc<AspectFile>, String>>,
-    backgrounds: HashMap<i64, Result<Arc<PixelData>, String>>,
 }
 
 /// A flare of this file with its database row.
@@ -180,7 +154,7 @@ impl PreviewRunner {
                     format!("science file {} does not exist", req.science_file_id),
                 )
             })?;
-        if file.product_kind != "flare_pixel_data" {
+        if file.product_kind != ProductKind::FlarePixelData.as_str() {
             return Err(bad(
                 "WRONG_PRODUCT",
                 format!(
@@ -190,19 +164,24 @@ impl PreviewRunner {
             ));
         }
         progress.report("reading", 0, 0).await?;
-        let sci = Arc::new(self.read_pixel_data(&file).await?);
+        let sci = Arc::new(read_pixel_data(&self.data_dir, &file).await?);
 
         progress.report("planning", 0, 0).await?;
         let flares = self.flares_of(&file, &sci, &req.settings).await?;
-        let aspects = self.aspect_files().await?;
+        let aspects = aspect_files(&self.db).await?;
         let mut loaded = Loaded::default();
 
         // Plan everything first so that progress has a true total.
         let mut plans = Vec::new();
         for f in &flares {
-            let bkg = self
-                .background_for(&mut loaded, &f.window.range, &req.settings)
-                .await?;
+            let bkg = background_for(
+                &self.db,
+                &self.data_dir,
+                &mut loaded,
+                &f.window.range,
+                req.settings.background_max_days,
+            )
+            .await?;
             let curves: Vec<_> = req
                 .settings
                 .policy
@@ -252,9 +231,21 @@ impl PreviewRunner {
             if plan.boxes.is_empty() {
                 continue;
             }
-            let center = match self
-                .flare_center(f, &sci, bkg_data.clone(), &mut loaded, &aspects)
-                .await?
+            let location = f
+                .row
+                .location_hpc_x_arcsec
+                .zip(f.row.location_hpc_y_arcsec)
+                .map(|(x, y)| [x, y]);
+            let center = match flare_center(
+                &self.data_dir,
+                &f.window,
+                location,
+                &sci,
+                bkg_data.clone(),
+                &mut loaded,
+                &aspects,
+            )
+            .await?
             {
                 Ok(c) => c,
                 Err(reason) => {
@@ -278,76 +269,63 @@ impl PreviewRunner {
                 }
             };
             for b in &plan.boxes {
-                let n = self
-                    .image_box(
-                        &file,
-                        f,
-                        &sci,
-                        bkg_row.as_ref(),
-                        bkg_data.clone(),
-                        (&mut loaded, &aspects),
-                        center,
-                        b,
-                        &req.settings,
-                        job.id,
-                        &context,
-                    )
-                    .await?;
-                done += n as i32;
+                let aspect =
+                    aspect_at(&self.data_dir, &mut loaded, &aspects, &sci, &b.actual).await?;
+                let spec = preview_box(PreviewBox {
+                    file: &file,
+                    flare: f,
+                    sci: &sci,
+                    background: bkg_row.clone().zip(bkg_data.clone()),
+                    aspect,
+                    center,
+                    planned: b,
+                    settings: &req.settings,
+                    job_id: job.id,
+                    context: &context,
+                });
+                self.store_box(&file, f, job.id, b, &spec).await?;
+                done += req.settings.algorithms.len() as i32;
                 progress.report("imaging", done, total).await?;
             }
         }
         Ok(())
     }
 
-    async fn read_pixel_data(&self, file: &science_file::Model) -> Result<PixelData, JobFailure> {
-        let path = self.data_dir.join(&file.stored_path);
-        let name = file.file_name.clone();
-        blocking(move || PixelData::read(&path))
-            .await?
-            .map_err(|e| bad("BAD_L1_FILE", format!("{name}: {e}")))
-    }
-
-    /// The flares to preview: listed flares overlapping the file, else those detected in its
-    /// own 4–10 keV light curve (stored as `detected` flares). Links them to the file.
+    /// The flares to preview, by the one rule of [`flare_windows_for_file`]: the listed
+    /// flares the file covers (with their request UID), else those detected in its own
+    /// 4–10 keV light curve (stored as `detected` flares). Links them to the file.
     async fn flares_of(
         &self,
         file: &science_file::Model,
         sci: &PixelData,
         settings: &PipelineSettings,
     ) -> Result<Vec<FlareCtx>, JobFailure> {
-        let listed = flare::Entity::find()
-            .filter(flare::Column::Source.eq("flare_list"))
+        let rows = flare::Entity::find()
+            .filter(flare::Column::Source.eq(FLARE_LIST_SOURCE))
             .filter(flare::Column::EndTime.gt(file.obs_start))
             .filter(flare::Column::StartTime.lt(file.obs_end))
             .all(&self.db)
             .await
             .map_err(transient)?;
+        let listed: Vec<ListedFlare> = rows.iter().map(listed_flare).collect();
+        let band = EnergyBand {
+            low_kev: DETECTION_BAND_KEV[0],
+            high_kev: DETECTION_BAND_KEV[1],
+        };
+        let lc = sci
+            .light_curve(&band)
+            .map_err(|e| bad("BAD_L1_FILE", e.to_string()))?;
         let mut out = Vec::new();
-        if !listed.is_empty() {
-            for row in listed {
-                let range = TimeRange::new(row.start_time, row.end_time)
-                    .map_err(|e| bad("BAD_FLARE", format!("flare {}: {e}", row.flare_id)))?;
-                let window = FlareWindow {
-                    flare_id: row.flare_id.to_string(),
-                    range,
-                    peak: Some(row.peak_time),
-                    origin: FlareOrigin::Listed { request_uid: None },
-                };
-                out.push(FlareCtx { window, row });
-            }
-        } else {
-            let band = EnergyBand {
-                low_kev: 4.0,
-                high_kev: 10.0,
+        for window in flare_windows_for_file(&listed, &lc, &settings.detection) {
+            let row = match &window.origin {
+                FlareOrigin::Listed { .. } => rows
+                    .iter()
+                    .find(|r| r.flare_id.to_string() == window.flare_id)
+                    .cloned()
+                    .ok_or_else(|| transient("a listed flare row vanished"))?,
+                _ => self.upsert_detected(&window).await?,
             };
-            let lc = sci
-                .light_curve(&band)
-                .map_err(|e| bad("BAD_L1_FILE", e.to_string()))?;
-            for window in flare_windows_for_file(&[], &lc, &settings.detection) {
-                let row = self.upsert_detected(&window).await?;
-                out.push(FlareCtx { window, row });
-            }
+            out.push(FlareCtx { window, row });
         }
         for f in &out {
             crate::store::insert_or_ignore(
@@ -399,6 +377,7 @@ impl PreviewRunner {
                     _ => "detected".to_string(),
                 }),
                 detector_version: Set(detector_version),
+                list_request_uid: Set(None),
                 created_at: Set(Utc::now()),
                 ..Default::default()
             },
@@ -414,143 +393,54 @@ impl PreviewRunner {
             .ok_or_else(|| transient("the detected flare row vanished"))
     }
 
-    /// The background file for a flare (nearest within ±N days, same ELUT period).
-    async fn background_for(
+    /// Images one planned box through [`image_box`] and records a skip for the box or for
+    /// each algorithm that could not be imaged.
+    async fn store_box(
         &self,
-        loaded: &mut Loaded,
-        flare_range: &TimeRange,
-        settings: &PipelineSettings,
-    ) -> Result<
-        (
-            Option<science_file::Model>,
-            Option<Arc<PixelData>>,
-            BackgroundChoice,
-        ),
-        JobFailure,
-    > {
-        let rows = science_file::Entity::find()
-            .filter(science_file::Column::ProductKind.eq("background"))
-            .filter(science_file::Column::IsLatest.eq(true))
-            .all(&self.db)
-            .await
-            .map_err(transient)?;
-        let candidates: Vec<BackgroundCandidate> = rows
-            .iter()
-            .filter_map(|r| {
-                Some(BackgroundCandidate {
-                    id: r.id.to_string(),
-                    range: TimeRange::new(r.obs_start, r.obs_end).ok()?,
-                })
-            })
-            .collect();
-        let choice = choose_background(flare_range, &candidates, settings.background_max_days);
-        let Some(id) = choice.id().and_then(|s| s.parse::<i64>().ok()) else {
-            return Ok((None, None, choice));
-        };
-        let row = rows.into_iter().find(|r| r.id == id);
-        let Some(row) = row else {
-            return Ok((None, None, choice));
-        };
-        if let Entry::Vacant(slot) = loaded.backgrounds.entry(row.id) {
-            slot.insert(match self.read_pixel_data(&row).await {
-                Ok(d) => Ok(Arc::new(d)),
-                Err(e) => Err(e.to_string()),
-            });
-        }
-        match &loaded.backgrounds[&row.id] {
-            Ok(data) => Ok((Some(row), Some(data.clone()), choice)),
-            Err(e) => {
-                let reason = format!("background file {} unusable: {e}", row.file_name);
-                tracing::warn!(%reason);
-                Ok((None, None, BackgroundChoice::None { reason }))
+        file: &science_file::Model,
+        f: &FlareCtx,
+        job_id: i64,
+        b: &PlannedBox,
+        spec: &BoxSpec,
+    ) -> Result<(), JobFailure> {
+        let inputs = spec.policy_inputs.clone().unwrap_or_default();
+        match image_box(&self.db, &self.data_dir, spec).await? {
+            BoxOutcome::AlreadyStored => {}
+            BoxOutcome::Unimageable(reason) => {
+                self.record_skip(
+                    file,
+                    f,
+                    job_id,
+                    None,
+                    &b.band,
+                    &b.requested,
+                    Some(b.counts),
+                    &reason,
+                    &inputs,
+                )
+                .await?;
+            }
+            BoxOutcome::Imaged(results) => {
+                for (alg, result) in results {
+                    if let Err(reason) = result {
+                        let reason = format!("{} failed: {reason}", alg.name());
+                        self.record_skip(
+                            file,
+                            f,
+                            job_id,
+                            Some(alg.name()),
+                            &b.band,
+                            &b.requested,
+                            Some(b.counts),
+                            &reason,
+                            &inputs,
+                        )
+                        .await?;
+                    }
+                }
             }
         }
-    }
-
-    async fn aspect_files(&self) -> Result<Vec<science_file::Model>, JobFailure> {
-        science_file::Entity::find()
-            .filter(science_file::Column::ProductKind.eq("aspect"))
-            .filter(science_file::Column::IsLatest.eq(true))
-            .all(&self.db)
-            .await
-            .map_err(transient)
-    }
-
-    /// Pointing and roll over `window`: from the aspect file covering its middle (read once
-    /// per job), else an explicit assumption that the products say.
-    async fn aspect_at(
-        &self,
-        loaded: &mut Loaded,
-        aspects: &[science_file::Model],
-        sci: &Arc<PixelData>,
-        window: &TimeRange,
-    ) -> Result<AspectSolution, JobFailure> {
-        let t = window.midpoint();
-        let rsun = Some(sci.observer.rsun_arcsec);
-        let Some(row) = aspects.iter().find(|a| a.obs_start <= t && t < a.obs_end) else {
-            return Ok(AspectSolution::assumed(
-                0.0,
-                rsun,
-                "no aspect file in the archive for this time",
-            ));
-        };
-        if let Entry::Vacant(slot) = loaded.aspects.entry(row.id) {
-            let path = self.data_dir.join(&row.stored_path);
-            let read = blocking(move || AspectFile::read(&path)).await?;
-            slot.insert(read.map(Arc::new).map_err(|e| e.to_string()));
-        }
-        let solved = match &loaded.aspects[&row.id] {
-            Ok(file) => file.solution(window).map_err(|e| e.to_string()),
-            Err(e) => Err(e.clone()),
-        };
-        Ok(solved.unwrap_or_else(|e| {
-            AspectSolution::assumed(
-                0.0,
-                rsun,
-                &format!("aspect file {} unusable: {e}", row.file_name),
-            )
-        }))
-    }
-
-    /// The map centre of a flare in the STIX frame: the listed location when known, else the
-    /// full-disk back-projection location (E.6) over ±60 s around the peak at 6–10 keV. The
-    /// inner `Err` is a reason to skip the flare's boxes.
-    async fn flare_center(
-        &self,
-        f: &FlareCtx,
-        sci: &Arc<PixelData>,
-        bkg: Option<Arc<PixelData>>,
-        loaded: &mut Loaded,
-        aspects: &[science_file::Model],
-    ) -> Result<Result<[f64; 2], String>, JobFailure> {
-        let Some(file_range) = sci.time_range() else {
-            return Ok(Err("the file has no time bins".into()));
-        };
-        let peak = f.window.peak.unwrap_or(f.window.range.midpoint());
-        let half = chrono::Duration::seconds(LOCATION_HALF_WINDOW_SECONDS);
-        let window = match TimeRange::new(
-            (peak - half).max(file_range.start),
-            (peak + half).min(file_range.end),
-        ) {
-            Ok(w) => w,
-            Err(e) => return Ok(Err(format!("no location window: {e}"))),
-        };
-        let aspect = self.aspect_at(loaded, aspects, sci, &window).await?;
-        if let (Some(x), Some(y)) = (f.row.location_hpc_x_arcsec, f.row.location_hpc_y_arcsec) {
-            return Ok(Ok(aspect.attitude().hpc_to_stix([x, y])));
-        }
-        let band = EnergyBand {
-            low_kev: LOCATION_BAND_KEV[0],
-            high_kev: LOCATION_BAND_KEV[1],
-        };
-        let sci = sci.clone();
-        let located = blocking(move || {
-            domain::workflow::locate(&sci, bkg.as_deref(), &aspect, Some(&window), &band)
-        })
-        .await?;
-        Ok(located
-            .map(|l| l.stix_arcsec)
-            .map_err(|e| format!("the flare could not be located: {e}")))
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -566,7 +456,7 @@ impl PreviewRunner {
         reason: &str,
         inputs: &serde_json::Value,
     ) -> Result<(), JobFailure> {
-        let dedup = key(&[
+        let dedup = dedup_key(&[
             "skip",
             &file.sha256,
             POLICY_VERSION,
@@ -600,182 +490,106 @@ impl PreviewRunner {
         .map_err(transient)?;
         Ok(())
     }
+}
 
-    /// Images one box with every algorithm; returns the number of algorithm slots handled.
-    #[allow(clippy::too_many_arguments)]
-    async fn image_box(
-        &self,
-        file: &science_file::Model,
-        f: &FlareCtx,
-        sci: &Arc<PixelData>,
-        bkg_row: Option<&science_file::Model>,
-        bkg: Option<Arc<PixelData>>,
-        (loaded, aspects): (&mut Loaded, &[science_file::Model]),
-        center: [f64; 2],
-        b: &PlannedBox,
-        settings: &PipelineSettings,
-        job_id: i64,
-        context: &serde_json::Value,
-    ) -> Result<usize, JobFailure> {
-        let settings_json = serde_json::to_string(settings).unwrap_or_default();
-        let bkg_sha = bkg_row
-            .map(|r| r.sha256.clone())
-            .unwrap_or_else(|| "none".into());
-        let dedup_of = |alg: &str| {
-            key(&[
-                "image",
-                &file.sha256,
-                &bkg_sha,
-                POLICY_VERSION,
-                &settings_json,
-                &f.window.flare_id,
-                &band_label(&b.band),
-                &b.requested.to_string(),
-                alg,
-            ])
-        };
-        // Idempotence: skip the computation when every image of this box is already there.
-        let wanted: HashMap<String, String> = settings
-            .algorithms
-            .iter()
-            .map(|a| (a.name().to_string(), dedup_of(a.name())))
-            .collect();
-        let existing = image::Entity::find()
-            .filter(image::Column::DedupKey.is_in(wanted.values().cloned().collect::<Vec<_>>()))
-            .all(&self.db)
-            .await
-            .map_err(transient)?;
-        if existing.len() == wanted.len() {
-            return Ok(wanted.len());
-        }
-        let aspect = self.aspect_at(loaded, aspects, sci, &b.actual).await?;
-        let rel_dir = PathBuf::from("images")
-            .join(file.request_uid.to_string())
-            .join(&f.window.flare_id);
-        let stem = format!(
+/// One preview box as the pipeline planned it.
+struct PreviewBox<'a> {
+    file: &'a science_file::Model,
+    flare: &'a FlareCtx,
+    sci: &'a Arc<PixelData>,
+    background: Option<(science_file::Model, Arc<PixelData>)>,
+    aspect: domain::aspect::AspectSolution,
+    center: [f64; 2],
+    planned: &'a PlannedBox,
+    settings: &'a PipelineSettings,
+    job_id: i64,
+    context: &'a serde_json::Value,
+}
+
+/// The [`BoxSpec`] of a planned preview box: kind `preview`, the policy's provenance, and the
+/// dedup identity (file, background, policy, settings, flare, band, requested time).
+fn preview_box(p: PreviewBox<'_>) -> BoxSpec {
+    let b = p.planned;
+    let settings_json = serde_json::to_string(p.settings).unwrap_or_default();
+    let bkg_sha = p
+        .background
+        .as_ref()
+        .map(|(r, _)| r.sha256.clone())
+        .unwrap_or_else(|| "none".into());
+    let flare_id = &p.flare.window.flare_id;
+    BoxSpec {
+        file: p.file.clone(),
+        sci: p.sci.clone(),
+        background: p.background,
+        aspect: p.aspect,
+        time: b.requested,
+        band: b.band,
+        center_stix_arcsec: p.center,
+        size_px: p.settings.image_size_px,
+        pixel_arcsec: p.settings.pixel_arcsec,
+        algorithms: p.settings.algorithms.clone(),
+        params: ImagingParams::default(),
+        owner: BoxOwner {
+            job_id: p.job_id,
+            kind: ImageKind::Preview,
+            owner_id: None,
+            flare_id: Some(p.flare.row.id),
+        },
+        dedup_parts: vec![
+            "image".into(),
+            p.file.sha256.clone(),
+            bkg_sha,
+            POLICY_VERSION.into(),
+            settings_json,
+            flare_id.clone(),
+            band_label(&b.band),
+            b.requested.to_string(),
+        ],
+        rel_dir: PathBuf::from("images")
+            .join(p.file.request_uid.to_string())
+            .join(flare_id),
+        stem: format!(
             "{}_{}",
             band_label(&b.band),
             b.requested.start.format("%Y%m%dT%H%M%S")
-        );
-        let provenance = domain::output::Provenance {
+        ),
+        provenance: domain::output::Provenance {
             policy_id: Some(format!(
-                "{POLICY_VERSION} flare {} {} {}",
-                f.window.flare_id,
+                "{POLICY_VERSION} flare {flare_id} {} {}",
                 band_label(&b.band),
                 b.requested
             )),
             ..Default::default()
-        };
-        let (sci2, data_dir, algorithms) = (
-            sci.clone(),
-            self.data_dir.clone(),
-            settings.algorithms.clone(),
-        );
-        let (band, time, size_px, pixel_arcsec) = (
-            b.band,
-            b.requested,
-            settings.image_size_px,
-            settings.pixel_arcsec,
-        );
-        let out = blocking(move || {
-            render_box(&BoxInput {
-                sci: &sci2,
-                bkg: bkg.as_deref(),
-                aspect: &aspect,
-                time,
-                band,
-                center_stix_arcsec: center,
-                size_px,
-                pixel_arcsec,
-                algorithms: &algorithms,
-                data_dir: &data_dir,
-                rel_dir,
-                stem,
-                provenance,
-            })
-        })
-        .await?;
-        let inputs = serde_json::json!({ "box": &b.inputs, "context": context });
-        let out = match out {
-            Ok(o) => o,
-            Err(reason) => {
-                self.record_skip(
-                    file,
-                    f,
-                    job_id,
-                    None,
-                    &b.band,
-                    &b.requested,
-                    Some(b.counts),
-                    &reason,
-                    &inputs,
-                )
-                .await?;
-                return Ok(settings.algorithms.len());
-            }
-        };
-        let time_range = out
-            .meta
-            .time_range()
-            .map_err(|e| bad("INTERNAL", e.to_string()))?;
-        for (alg, result) in out.results {
-            match result {
-                Ok(p) => {
-                    let row = image::ActiveModel {
-                        public_id: Set(uuid::Uuid::new_v4()),
-                        kind: Set("preview".into()),
-                        algorithm: Set(alg.name().into()),
-                        energy_low_kev: Set(out.meta.energy_range_kev[0]),
-                        energy_high_kev: Set(out.meta.energy_range_kev[1]),
-                        time_start: Set(time_range.start),
-                        time_end: Set(time_range.end),
-                        science_file_id: Set(file.id),
-                        background_file_id: Set(bkg_row.map(|r| r.id)),
-                        flare_id: Set(Some(f.row.id)),
-                        job_id: Set(Some(job_id)),
-                        dedup_key: Set(dedup_of(alg.name())),
-                        parameters: Set(
-                            serde_json::json!({ "params": p.parameters, "diagnostics": p.diagnostics }),
-                        ),
-                        policy_version: Set(Some(POLICY_VERSION.into())),
-                        policy_inputs: Set(Some(inputs.clone())),
-                        calibration_version: Set(out.meta.calibration_version.clone()),
-                        software_version: Set(domain::SOFTWARE_VERSION.into()),
-                        center_hpc_x_arcsec: Set(out.meta.map_wcs.reference_hpc_arcsec[0]),
-                        center_hpc_y_arcsec: Set(out.meta.map_wcs.reference_hpc_arcsec[1]),
-                        peak_hpc_x_arcsec: Set(Some(p.peak_hpc_arcsec[0])),
-                        peak_hpc_y_arcsec: Set(Some(p.peak_hpc_arcsec[1])),
-                        total_counts: Set(out.meta.total_counts),
-                        background_counts: Set(out.meta.background_counts),
-                        total_flux: Set(p.total_flux.filter(|v| v.is_finite())),
-                        fits_path: Set(p.fits_rel),
-                        fits_sha256: Set(p.fits_sha256),
-                        png_path: Set(Some(p.png_rel)),
-                        png_sha256: Set(Some(p.png_sha256)),
-                        created_at: Set(Utc::now()),
-                        ..Default::default()
-                    };
-                    crate::store::insert_or_ignore(&self.db, row, [image::Column::DedupKey])
-                        .await
-                        .map_err(transient)?;
-                }
-                Err(reason) => {
-                    let reason = format!("{} failed: {reason}", alg.name());
-                    self.record_skip(
-                        file,
-                        f,
-                        job_id,
-                        Some(alg.name()),
-                        &b.band,
-                        &b.requested,
-                        Some(b.counts),
-                        &reason,
-                        &inputs,
-                    )
-                    .await?;
-                }
-            }
-        }
-        Ok(settings.algorithms.len())
+        },
+        policy_version: Some(POLICY_VERSION.into()),
+        policy_inputs: Some(serde_json::json!({ "box": &b.inputs, "context": p.context })),
+        cancel: None,
+    }
+}
+
+/// A flare-list row as the domain's flare-window rule takes it (the request UID kept).
+fn listed_flare(row: &flare::Model) -> ListedFlare {
+    let c = |v: Option<f64>| v.unwrap_or(0.0);
+    ListedFlare {
+        flare_id: row.flare_id.to_string(),
+        start: row.start_time,
+        peak: row.peak_time,
+        end: row.end_time,
+        ql_peak_counts: [
+            c(row.peak_counts4_to10_kev),
+            c(row.peak_counts10_to15_kev),
+            c(row.peak_counts15_to25_kev),
+            c(row.peak_counts25_to50_kev),
+            c(row.peak_counts50_to84_kev),
+        ],
+        attenuator_in: row.attenuator_in.unwrap_or(false),
+        background_4_10_kev: None,
+        hpc_solo_arcsec: row
+            .location_hpc_x_arcsec
+            .zip(row.location_hpc_y_arcsec)
+            .map(|(x, y)| [x, y]),
+        hgs_lon_lat_deg: None,
+        goes_class: row.goes_class.clone(),
+        request_uid: row.list_request_uid.clone(),
     }
 }

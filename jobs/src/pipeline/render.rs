@@ -15,6 +15,7 @@ use domain::workflow::{PhaseCenterChoice, build_visibilities};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What one box needs.
 pub struct BoxInput<'a> {
@@ -36,6 +37,8 @@ pub struct BoxInput<'a> {
     pub pixel_arcsec: f64,
     /// Algorithms to run.
     pub algorithms: &'a [Algorithm],
+    /// Knobs shared by the algorithms (algorithm, size and pixel are set from this input).
+    pub params: &'a ImagingParams,
     /// The data directory (files are written below it).
     pub data_dir: &'a Path,
     /// Directory for this box's files, relative to the data directory.
@@ -44,7 +47,12 @@ pub struct BoxInput<'a> {
     pub stem: String,
     /// Provenance written into every FITS header.
     pub provenance: Provenance,
+    /// When set, algorithms not yet started are skipped ("cancelled").
+    pub cancel: Option<&'a AtomicBool>,
 }
+
+/// The reason recorded for an algorithm skipped because its job was cancelled.
+pub const CANCELLED: &str = "cancelled";
 
 /// One finished image: files on disk, not yet in the database.
 #[derive(Debug, Clone)]
@@ -99,11 +107,14 @@ fn one_algorithm(
     vis: &VisFile,
     algorithm: Algorithm,
 ) -> Result<ImageProduct, String> {
+    if input.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return Err(CANCELLED.to_string());
+    }
     let params = ImagingParams {
         algorithm: Some(algorithm),
         size_px: Some(input.size_px),
         pixel_arcsec: Some(input.pixel_arcsec),
-        ..Default::default()
+        ..input.params.clone()
     }
     .check()
     .map_err(|e| e.to_string())?;

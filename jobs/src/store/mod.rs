@@ -3,7 +3,6 @@
 
 pub mod entities;
 pub mod pagination;
-pub mod test_support;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};

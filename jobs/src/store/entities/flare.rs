@@ -44,6 +44,8 @@ pub struct Model {
     pub detector_version: Option<String>,
     /// When the row was created.
     pub created_at: ChronoDateTimeUtc,
+    /// UID of the pixel-data request the flare list's authors used (listed flares), if given.
+    pub list_request_uid: Option<String>,
 }
 
 /// Relations are queried explicitly in `store`.

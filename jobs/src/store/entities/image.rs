@@ -69,6 +69,11 @@ pub struct Model {
     pub png_sha256: Option<String>,
     /// When the row was committed.
     pub created_at: ChronoDateTimeUtc,
+    /// The user whose job made it (user images only).
+    pub owner_id: Option<i64>,
+    /// The image that replaced this one when its file was reprocessed (this one stays
+    /// downloadable).
+    pub superseded_by_id: Option<i64>,
 }
 
 /// Relations are queried explicitly in `store`.

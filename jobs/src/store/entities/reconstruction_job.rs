@@ -47,6 +47,9 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
     /// The worker process running (or that last ran) the job, `host:pid`.
     pub worker: Option<String>,
+    /// Its owner or an admin asked to cancel it while it was running: it stops at the next
+    /// algorithm boundary (or iteration of MEM, EM, FWDFIT).
+    pub cancel_requested: bool,
 }
 
 /// Relations are queried explicitly in `store`.

@@ -24,6 +24,14 @@ pub struct Model {
     pub role: String,
     /// When registered.
     pub created_at: ChronoDateTimeUtc,
+    /// The username folded to lower case: usernames are unique regardless of case.
+    #[sea_orm(unique)]
+    pub username_key: Option<String>,
+    /// Tokens carry this number; raising it (password change, disabling) revokes every
+    /// token issued before.
+    pub token_version: i32,
+    /// A disabled user can neither log in nor use an older token.
+    pub disabled: bool,
 }
 
 /// Relations are queried explicitly in `store`.

@@ -1,6 +1,7 @@
 //! Databases for the workspace's tests: a fresh throwaway PostgreSQL database per test when
 //! `TEST_DATABASE_URL` names an admin connection, else a SQLite file in the test's directory.
-//! (Public so that the end-to-end tests of other crates share one recipe.)
+//! Only built with the `test-support` feature, which only dev-dependencies turn on: the
+//! end-to-end tests of every crate share one recipe, and the library never ships it.
 
 use sea_orm::ConnectionTrait;
 use std::path::Path;

@@ -1,0 +1,227 @@
+//! The one path from a box to stored images, whoever asked for it (a preview job or a user's
+//! reconstruction): visibilities → every algorithm → FITS + PNG → one `images` row each.
+//! The caller says *which* box ([`BoxSpec`]); this module never decides policy.
+//!
+//! Idempotent: each image has a dedup key (the caller's box identity plus the algorithm);
+//! when every image of the box is already stored nothing is computed, and a row is inserted
+//! only after both of its files are complete.
+
+use super::render::{BoxInput, render_box};
+use crate::kinds::ImageKind;
+use crate::store::entities::{image, science_file};
+use crate::worker::JobFailure;
+use chrono::Utc;
+use domain::aspect::AspectSolution;
+use domain::energy::EnergyBand;
+use domain::imaging::Algorithm;
+use domain::imaging::params::ImagingParams;
+use domain::l1::PixelData;
+use domain::output::Provenance;
+use domain::time_range::TimeRange;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Who asked for a box: the links every image row of the box gets.
+#[derive(Debug, Clone)]
+pub struct BoxOwner {
+    /// The job making the images.
+    pub job_id: i64,
+    /// Preview or user image.
+    pub kind: ImageKind,
+    /// The user whose job it is (user images).
+    pub owner_id: Option<i64>,
+    /// The flare row the box belongs to, when known.
+    pub flare_id: Option<i64>,
+}
+
+/// One box to image: the data, where and how, and who asked.
+#[derive(Clone)]
+pub struct BoxSpec {
+    /// The science file row.
+    pub file: science_file::Model,
+    /// Its pixel data (read once per job).
+    pub sci: Arc<PixelData>,
+    /// The background file row and its data, if one is subtracted.
+    pub background: Option<(science_file::Model, Arc<PixelData>)>,
+    /// Pointing and roll over the box.
+    pub aspect: AspectSolution,
+    /// Requested interval (widened to whole time bins by the selection).
+    pub time: TimeRange,
+    /// Requested band.
+    pub band: EnergyBand,
+    /// Map centre in the STIX frame, arcsec.
+    pub center_stix_arcsec: [f64; 2],
+    /// Image side, pixels.
+    pub size_px: usize,
+    /// Pixel size, arcsec.
+    pub pixel_arcsec: f64,
+    /// Algorithms to run (in parallel).
+    pub algorithms: Vec<Algorithm>,
+    /// Algorithm knobs shared by every algorithm of the box (`algorithm`, `size_px` and
+    /// `pixel_arcsec` are set per image from the fields above).
+    pub params: ImagingParams,
+    /// Links of the image rows.
+    pub owner: BoxOwner,
+    /// What identifies the box for deduplication (the algorithm name is appended per image).
+    pub dedup_parts: Vec<String>,
+    /// Directory of the box's files, relative to the data directory.
+    pub rel_dir: PathBuf,
+    /// File-name stem of the box's files.
+    pub stem: String,
+    /// Provenance written into every FITS header.
+    pub provenance: Provenance,
+    /// Selection policy version (previews).
+    pub policy_version: Option<String>,
+    /// Policy inputs or the user's request, stored on every row.
+    pub policy_inputs: Option<serde_json::Value>,
+    /// Set when the job is cancelled: algorithms not yet started are skipped and the
+    /// iterative ones stop between iterations.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// What became of a box.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoxOutcome {
+    /// Every image of the box was already stored; nothing was computed.
+    AlreadyStored,
+    /// The box's visibilities could not be made (the reason).
+    Unimageable(String),
+    /// Per algorithm: stored, or why not.
+    Imaged(Vec<(Algorithm, Result<(), String>)>),
+}
+
+/// SHA-256 (hex) of `parts` joined by the unit separator: the dedup keys of images and skips.
+pub fn dedup_key<S: AsRef<str>>(parts: &[S]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_ref().as_bytes());
+        h.update([0x1f]);
+    }
+    hex::encode(h.finalize())
+}
+
+fn transient(e: impl std::fmt::Display) -> JobFailure {
+    JobFailure::Transient(e.to_string())
+}
+
+impl BoxSpec {
+    /// The dedup key of this box's image made by `algorithm`.
+    pub fn dedup_of(&self, algorithm: Algorithm) -> String {
+        let mut parts: Vec<&str> = self.dedup_parts.iter().map(String::as_str).collect();
+        parts.push(algorithm.name());
+        dedup_key(&parts)
+    }
+}
+
+/// Images one box with every algorithm of `spec` and stores each finished image as an
+/// `images` row (files under `data_dir`). Database faults are transient failures; a box or
+/// algorithm that cannot be imaged is reported in the outcome, not as an error.
+pub async fn image_box(
+    db: &DatabaseConnection,
+    data_dir: &Path,
+    spec: &BoxSpec,
+) -> Result<BoxOutcome, JobFailure> {
+    let wanted: HashMap<Algorithm, String> = spec
+        .algorithms
+        .iter()
+        .map(|&a| (a, spec.dedup_of(a)))
+        .collect();
+    let existing = image::Entity::find()
+        .filter(image::Column::DedupKey.is_in(wanted.values().cloned().collect::<Vec<_>>()))
+        .all(db)
+        .await
+        .map_err(transient)?;
+    if existing.len() == wanted.len() {
+        return Ok(BoxOutcome::AlreadyStored);
+    }
+    let owned = spec.clone();
+    let data_dir_owned = data_dir.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let s = &owned;
+        render_box(&BoxInput {
+            sci: &s.sci,
+            bkg: s.background.as_ref().map(|(_, d)| d.as_ref()),
+            aspect: &s.aspect,
+            time: s.time,
+            band: s.band,
+            center_stix_arcsec: s.center_stix_arcsec,
+            size_px: s.size_px,
+            pixel_arcsec: s.pixel_arcsec,
+            algorithms: &s.algorithms,
+            params: &s.params,
+            data_dir: &data_dir_owned,
+            rel_dir: s.rel_dir.clone(),
+            stem: s.stem.clone(),
+            provenance: s.provenance.clone(),
+            cancel: s.cancel.as_deref(),
+        })
+    })
+    .await
+    .map_err(|e| JobFailure::BadInput {
+        code: "INTERNAL".into(),
+        message: format!("computation aborted: {e}"),
+    })?;
+    let out = match out {
+        Ok(o) => o,
+        Err(reason) => return Ok(BoxOutcome::Unimageable(reason)),
+    };
+    let time_range = out.meta.time_range().map_err(|e| JobFailure::BadInput {
+        code: "INTERNAL".into(),
+        message: e.to_string(),
+    })?;
+    let mut results = Vec::with_capacity(out.results.len());
+    for (alg, result) in out.results {
+        let p = match result {
+            Ok(p) => p,
+            Err(reason) => {
+                results.push((alg, Err(reason)));
+                continue;
+            }
+        };
+        let row = image::ActiveModel {
+            public_id: Set(uuid::Uuid::new_v4()),
+            kind: Set(spec.owner.kind.as_str().into()),
+            algorithm: Set(alg.name().into()),
+            energy_low_kev: Set(out.meta.energy_range_kev[0]),
+            energy_high_kev: Set(out.meta.energy_range_kev[1]),
+            time_start: Set(time_range.start),
+            time_end: Set(time_range.end),
+            science_file_id: Set(spec.file.id),
+            background_file_id: Set(spec.background.as_ref().map(|(r, _)| r.id)),
+            flare_id: Set(spec.owner.flare_id),
+            job_id: Set(Some(spec.owner.job_id)),
+            owner_id: Set(spec.owner.owner_id),
+            superseded_by_id: Set(None),
+            dedup_key: Set(wanted[&alg].clone()),
+            parameters: Set(
+                serde_json::json!({ "params": p.parameters, "diagnostics": p.diagnostics }),
+            ),
+            policy_version: Set(spec.policy_version.clone()),
+            policy_inputs: Set(spec.policy_inputs.clone()),
+            calibration_version: Set(out.meta.calibration_version.clone()),
+            software_version: Set(domain::SOFTWARE_VERSION.into()),
+            center_hpc_x_arcsec: Set(out.meta.map_wcs.reference_hpc_arcsec[0]),
+            center_hpc_y_arcsec: Set(out.meta.map_wcs.reference_hpc_arcsec[1]),
+            peak_hpc_x_arcsec: Set(Some(p.peak_hpc_arcsec[0])),
+            peak_hpc_y_arcsec: Set(Some(p.peak_hpc_arcsec[1])),
+            total_counts: Set(out.meta.total_counts),
+            background_counts: Set(out.meta.background_counts),
+            total_flux: Set(p.total_flux.filter(|v| v.is_finite())),
+            fits_path: Set(p.fits_rel),
+            fits_sha256: Set(p.fits_sha256),
+            png_path: Set(Some(p.png_rel)),
+            png_sha256: Set(Some(p.png_sha256)),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        crate::store::insert_or_ignore(db, row, [image::Column::DedupKey])
+            .await
+            .map_err(transient)?;
+        results.push((alg, Ok(())));
+    }
+    Ok(BoxOutcome::Imaged(results))
+}
