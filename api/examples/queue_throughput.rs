@@ -4,9 +4,9 @@
 //! (first submission → last final status), the submission → final latency p50/p99 (from the
 //! rows' `created_at`/`finished_at`), and how many jobs each worker process ran.
 //!
-//! The jobs are of a kind the workers do not run: each is claimed (`QUEUED → RUNNING`), ended
-//! at once (`FAILED`, `UNSUPPORTED_JOB_KIND`) and its events published, so what is measured is
-//! the queue, the claim and the status path, not imaging.
+//! The jobs are preview jobs whose payload is not a preview request: each is claimed
+//! (`QUEUED → RUNNING`), ended at once (`FAILED`, `BAD_REQUEST`) and its events published, so
+//! what is measured is the queue, the claim and the status path, not imaging.
 //!
 //! ```sh
 //! cargo build --bin stix-archive --example queue_throughput
@@ -132,7 +132,7 @@ async fn main() {
         tasks.push(tokio::spawn(async move {
             for i in 0..n {
                 let job = NewJob {
-                    kind: "queue-bench".into(),
+                    kind: jobs::kinds::JobKind::Preview,
                     request: serde_json::json!({ "v": 1, "client": c, "i": i }),
                     science_file_id: None,
                     owner_id: None,

@@ -15,7 +15,7 @@
 //!   `stix_image_duration_seconds{kind,algorithm}`, `stix_ingest_files_total{outcome}`,
 //!   `stix_ingest_rejections_total{reason}`.
 
-use jobs::worker::status;
+use jobs::kinds::{JobKind, JobStatus};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use sea_orm::DatabaseConnection;
@@ -209,15 +209,7 @@ pub fn record_graphql(operation: &str, kind: &str, status: &str, elapsed: Durati
 }
 
 /// Job kinds always reported by `stix_queue_depth` (others appear once they have rows).
-const KNOWN_KINDS: &[&str] = &[jobs::pipeline::JOB_KIND, "reconstruction"];
-/// Statuses always reported by `stix_jobs`.
-const KNOWN_STATUSES: &[&str] = &[
-    status::QUEUED,
-    status::RUNNING,
-    status::SUCCEEDED,
-    status::FAILED,
-    status::CANCELLED,
-];
+const KNOWN_KINDS: [JobKind; 2] = [JobKind::Preview, JobKind::Reconstruction];
 
 /// The Prometheus text page: this process's recorded series, then the job gauges read from
 /// `db` now. A database error leaves the gauges out and reports `stix_jobs_scrape_ok 0`.
@@ -236,12 +228,12 @@ pub async fn render(db: &DatabaseConnection) -> String {
         return out;
     };
     let mut by_status: BTreeMap<String, i64> =
-        KNOWN_STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
+        JobStatus::ALL.iter().map(|s| (s.to_string(), 0)).collect();
     let mut queued_by_kind: BTreeMap<String, i64> =
         KNOWN_KINDS.iter().map(|k| (k.to_string(), 0)).collect();
     for (kind, st, n) in counts {
         *by_status.entry(st.clone()).or_default() += n;
-        if st == status::QUEUED {
+        if st == JobStatus::Queued.as_str() {
             *queued_by_kind.entry(kind).or_default() += n;
         }
     }

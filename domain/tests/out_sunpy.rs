@@ -253,6 +253,7 @@ fn every_algorithm_file_opens_as_one_map() {
         time: TimeRange::parse("2022-11-11T11:36:45/2022-11-11T11:37:30").unwrap(),
         energy: EnergyBand::new(4.0, 10.0).unwrap(),
         center: PhaseCenterChoice::Auto,
+        calibration: Default::default(),
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

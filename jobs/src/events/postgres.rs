@@ -13,6 +13,7 @@
 //!   subscribers see each state once.
 
 use super::JobEvent;
+use crate::kinds::JobStatus;
 use crate::store::entities::reconstruction_job;
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
@@ -53,11 +54,11 @@ pub struct Notice {
 }
 
 /// The state of a job as subscribers see it; an equal re-read is not published again.
-type Seen = (String, Option<String>, i32, i32, Option<String>);
+type Seen = (JobStatus, Option<String>, i32, i32, Option<String>);
 
 fn seen_of(e: &JobEvent) -> Seen {
     (
-        e.status.clone(),
+        e.status,
         e.stage.clone(),
         e.done,
         e.total,
@@ -149,16 +150,21 @@ fn remember(seen: &Mutex<HashMap<Uuid, Seen>>, event: &JobEvent) -> bool {
     true
 }
 
-/// The event of a job row, as subscribers see it.
-pub fn event_of(row: &reconstruction_job::Model) -> JobEvent {
-    JobEvent {
+/// The event of a job row, as subscribers see it; `None` (logged) for a row whose status is
+/// not one of ours.
+pub fn event_of(row: &reconstruction_job::Model) -> Option<JobEvent> {
+    let Some(status) = JobStatus::parse(&row.status) else {
+        tracing::warn!(job = %row.public_id, status = %row.status, "job row with an unknown status");
+        return None;
+    };
+    Some(JobEvent {
         job_id: row.public_id,
-        status: row.status.clone(),
+        status,
         stage: row.stage.clone(),
         done: row.progress_done,
         total: row.progress_total,
         message: row.error_message.clone(),
-    }
+    })
 }
 
 struct Listener {
@@ -255,7 +261,9 @@ impl Listener {
             .await
         {
             Ok(Some(row)) => {
-                self.deliver(event_of(&row));
+                if let Some(e) = event_of(&row) {
+                    self.deliver(e);
+                }
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(job = %notice.j, "cannot read a changed job: {e}"),
@@ -267,8 +275,8 @@ impl Listener {
             .filter(reconstruction_job::Column::UpdatedAt.gte(since))
             .all(&self.db)
             .await?;
-        for row in rows {
-            self.deliver(event_of(&row));
+        for e in rows.iter().filter_map(event_of) {
+            self.deliver(e);
         }
         Ok(())
     }
@@ -301,7 +309,7 @@ mod tests {
         let seen = Mutex::new(HashMap::new());
         let e = JobEvent {
             job_id: Uuid::new_v4(),
-            status: "RUNNING".into(),
+            status: JobStatus::Running,
             stage: Some("imaging".into()),
             done: 1,
             total: 4,

@@ -158,6 +158,7 @@ pub async fn image_box(
             stem: s.stem.clone(),
             provenance: s.provenance.clone(),
             cancel: s.cancel.as_deref(),
+            kind: s.owner.kind,
         })
     })
     .await

@@ -49,6 +49,8 @@ pub struct BoxInput<'a> {
     pub provenance: Provenance,
     /// When set, algorithms not yet started are skipped ("cancelled").
     pub cancel: Option<&'a AtomicBool>,
+    /// Preview or user image (the label of the duration metric).
+    pub kind: crate::kinds::ImageKind,
 }
 
 /// The reason recorded for an algorithm skipped because its job was cancelled.
@@ -177,7 +179,7 @@ pub fn render_box(input: &BoxInput<'_>) -> Result<BoxOutput, String> {
             }))
             .unwrap_or_else(|_| Err(format!("{} panicked (internal error)", a.name())));
             if r.is_ok() {
-                crate::metrics::image_made(super::JOB_KIND, a.name(), started.elapsed());
+                crate::metrics::image_made(input.kind.as_str(), a.name(), started.elapsed());
             }
             (a, r)
         })
