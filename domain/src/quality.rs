@@ -12,8 +12,8 @@
 //! | peak distance from the map centre | > 60 % of the half-width | — | previews are centred on the flare location (E.6) |
 //! | spread of the peaks of the box's algorithms (largest distance from their median) | > 30″ | > 60″ | two and four resolution elements of the finest default grid (3a ≈ 14.7″, C) |
 //! | CLEAN residual fraction `max|residual| / max(image)` | > 0.3 | > 0.6 | a residual comparable to the source means CLEAN left most flux uncleaned |
-//! | MEM | not converged, or χ²/ν > 5 | χ²/ν > 20 | |
-//! | FWDFIT χ²ᵣ | > 5 | > 20 | a good fit of calibrated STIX visibilities (5 % systematic, D.7) has χ²ᵣ ≈ 1–3 |
+//! | MEM | not converged, or χ²/ν > 10 | χ²/ν > 50 | as FWDFIT |
+//! | FWDFIT χ²ᵣ | > 10 | > 50 | the well-imaged M1.2 4–10 keV peak box fits an ellipse with χ²ᵣ ≈ 6 (at 2·10⁶ counts the 5 % systematic error of D.7 no longer hides model mismatch); the NaN-error file of issue #11 gave 192 |
 //! | FWDFIT relative flux uncertainty (when computed) | > 0.3 | — | |
 //!
 //! The grade is the worst of the reasons; no reason means `GOOD`.
@@ -105,8 +105,8 @@ impl Default for QualityThresholds {
             poor_peak_spread_arcsec: 60.0,
             fair_clean_residual: 0.3,
             poor_clean_residual: 0.6,
-            fair_chi2_reduced: 5.0,
-            poor_chi2_reduced: 20.0,
+            fair_chi2_reduced: 10.0,
+            poor_chi2_reduced: 50.0,
             fair_fwdfit_flux_uncertainty: 0.3,
         }
     }

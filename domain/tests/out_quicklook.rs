@@ -235,3 +235,50 @@ fn other_sizes_and_bad_options() {
     assert!(e.to_string().contains("finite"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// Issue #11 labels: the title says the times are UTC at Solar Orbiter, the description (the
+/// third line drawn on the image) names the flare, the background file and the grade.
+#[test]
+fn labels_name_the_time_scale_flare_background_and_quality() {
+    let rec = clean_reconstruction(65, 4.0, (20, 30));
+    let mut meta = reference_meta();
+    meta.earth_time_delta_seconds = Some(183.4);
+    meta.background_file = Some("solo_bkg.fits".into());
+    let quality = domain::quality::Quality {
+        grade: domain::quality::Grade::Poor,
+        reasons: vec!["peak 3″ from the field-of-view edge (< 13″)".into()],
+        figures: Default::default(),
+    };
+    let opts = QuicklookOptions {
+        flare_id: Some("2211111136".into()),
+        quality: Some(quality),
+        ..QuicklookOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("labels.png");
+    write_quicklook_png(&path, &rec, &meta, &opts).unwrap();
+    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    let reader = png::Decoder::new(file).read_info().unwrap();
+    let texts: Vec<(String, String)> = reader
+        .info()
+        .utf8_text
+        .iter()
+        .map(|t| (t.keyword.clone(), t.get_text().unwrap()))
+        .collect();
+    let get = |k: &str| {
+        texts
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        get("Title").ends_with("UTC (at Solar Orbiter)"),
+        "{texts:?}"
+    );
+    let d = get("Description");
+    assert!(
+        d.contains("flare 2211111136") && d.contains("solo_bkg.fits") && d.contains("POOR"),
+        "{d}"
+    );
+}

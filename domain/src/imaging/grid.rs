@@ -139,3 +139,36 @@ impl Map {
         self.data.sum() * self.grid.pixel_arcsec * self.grid.pixel_arcsec
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source near the centre and a sidelobe at 60 % of its peak far away: the connected
+    /// centroid stays on the source, the all-pixels half-maximum centroid is pulled off it.
+    #[test]
+    fn connected_centroid_ignores_a_distant_sidelobe() {
+        let n = 101;
+        let grid = ImageGrid {
+            n,
+            pixel_arcsec: 2.0,
+        };
+        let mut data = Array2::<f64>::zeros((n, n));
+        for (iy, ix, v) in [(50, 55, 10.0), (50, 56, 8.0), (50, 54, 8.0), (51, 55, 6.0)] {
+            data[[iy, ix]] = v;
+        }
+        for ix in 5..15 {
+            data[[90, ix]] = 6.0;
+        }
+        let map = Map {
+            data,
+            grid,
+            center_stix_arcsec: [0.0, 0.0],
+            unit: "x".into(),
+        };
+        let c = map.peak_region_centroid_offset_arcsec(0.5);
+        assert!((c[0] - 10.0).abs() < 1.0 && c[1].abs() < 1.5, "{c:?}");
+        let all = map.centroid_above_offset_arcsec(0.5);
+        assert!((all[0] - 10.0).abs() > 20.0, "{all:?}");
+    }
+}
