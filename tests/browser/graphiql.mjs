@@ -10,7 +10,7 @@ const offHost = [];
 const browser = await chromium.launch({
   executablePath,
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-breakpad', '--disable-crash-reporter'],
 });
 try {
   const context = await browser.newContext();

@@ -384,6 +384,24 @@ async fn ids_links_light_curve_exports_and_live_images_on_the_sample() {
             .iter()
             .any(|f| f["flareId"] == M12_FLARE)
     );
+    // Once a flare has images, it has a location, and says where it came from.
+    let r = app
+        .graphql(
+            "{ flares(first: 100) { edges { node { flareId imageCount location { xArcsec yArcsec } locationSource } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(errors(&r).is_none(), "{r}");
+    for e in r["data"]["flares"]["edges"].as_array().unwrap() {
+        let f = &e["node"];
+        if f["imageCount"].as_i64().unwrap() > 0 {
+            assert!(f["location"]["xArcsec"].is_number(), "{f}");
+            assert!(
+                f["locationSource"] == "FLARE_LIST" || f["locationSource"] == "STIX_IMAGING",
+                "{f}"
+            );
+        }
+    }
     // Flare filters.
     let r = app
         .graphql(

@@ -7,10 +7,11 @@ use super::enums::{Algorithm, FlareSource, ImageKind, LocationSource, ProductKin
 use super::error::ApiError;
 use super::lightcurve::{EnergyBandInput, LightCurve, LightCurveCache};
 use super::loaders::{
-    FilesOfFlare, FlareRow, FlaresOfFile, ImageCountOf, LoadError, Loaders, ScienceFileRow, SkipsOf,
+    FilesOfFlare, FlareRow, FlaresOfFile, ImageCenterOf, ImageCountOf, LoadError, Loaders,
+    ScienceFileRow, SkipsOf,
 };
 use super::query::{ImageFilter, ImageOrder, Page, PageArgs, image_page, page_cost};
-use super::types::{Flare, Image, PreviewSkip, ScienceFile};
+use super::types::{Flare, HpcPosition, Image, PreviewSkip, ScienceFile};
 use async_graphql::{ComplexObject, Context};
 use jobs::store::entities::image;
 use sea_orm::{ColumnTrait, Condition};
@@ -172,16 +173,38 @@ impl Flare {
         )
     }
 
-    /// Where `location` came from (null while there is no location).
-    async fn location_source(&self) -> async_graphql::Result<Option<LocationSource>> {
-        match &self.location_source_db {
-            Some(s) if self.location.is_some() => Ok(Some(stored(
-                "location source",
-                s,
-                LocationSource::from_db(s),
-            )?)),
-            _ => Ok(None),
+    /// Location, helioprojective as seen from Solar Orbiter: the flare list's, else the one
+    /// the previews computed (the centre of its images); null only while neither exists.
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<HpcPosition>> {
+        if let Some(p) = &self.location_stored {
+            return Ok(Some(p.clone()));
         }
+        let c = loaders(ctx)?
+            .load_one(ImageCenterOf(self.row_id))
+            .await
+            .map_err(load_err)?;
+        Ok(c.map(|(x, y)| HpcPosition {
+            x_arcsec: x,
+            y_arcsec: y,
+        }))
+    }
+
+    /// Where `location` came from: `FLARE_LIST` or `STIX_IMAGING` (null without a location).
+    async fn location_source(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<LocationSource>> {
+        if self.location_stored.is_some() {
+            return Ok(match &self.location_source_db {
+                Some(s) => Some(stored("location source", s, LocationSource::from_db(s))?),
+                None => Some(LocationSource::FlareList),
+            });
+        }
+        let c = loaders(ctx)?
+            .load_one(ImageCenterOf(self.row_id))
+            .await
+            .map_err(load_err)?;
+        Ok(c.map(|_| LocationSource::StixImaging))
     }
 
     /// Preview images that were planned but not made, with the reason.

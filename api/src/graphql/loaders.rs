@@ -38,6 +38,10 @@ pub struct ImageCountOf(pub i64);
 /// The preview skips of a flare (row id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SkipsOf(pub i64);
+/// The map centre (HPC arcsec) of a flare's first image (flare row id): the location the
+/// previews computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImageCenterOf(pub i64);
 /// The flares a science file covers (file row id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlaresOfFile(pub i64);
@@ -108,6 +112,39 @@ impl Loader<ImageCountOf> for ArchiveLoader {
             }
         }
         Ok(out)
+    }
+}
+
+impl Loader<ImageCenterOf> for ArchiveLoader {
+    type Value = (f64, f64);
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ImageCenterOf],
+    ) -> Result<HashMap<ImageCenterOf, Self::Value>, Self::Error> {
+        let first: Vec<(Option<i64>, i64)> = image::Entity::find()
+            .select_only()
+            .column(image::Column::FlareId)
+            .column_as(Expr::col(image::Column::Id).min(), "first")
+            .filter(image::Column::FlareId.is_in(ids(keys, |k| k.0)))
+            .group_by(image::Column::FlareId)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let rows = image::Entity::find()
+            .filter(image::Column::Id.is_in(first.iter().map(|(_, id)| *id)))
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|m| {
+                Some((
+                    ImageCenterOf(m.flare_id?),
+                    (m.center_hpc_x_arcsec, m.center_hpc_y_arcsec),
+                ))
+            })
+            .collect())
     }
 }
 

@@ -60,8 +60,9 @@ pub struct Flare {
     pub goes_class: Option<String>,
     /// Attenuator inserted.
     pub attenuator_in: Option<bool>,
-    /// Location, when known.
-    pub location: Option<HpcPosition>,
+    /// Location as stored (the flare list's, or the one the previews computed).
+    #[graphql(skip)]
+    pub location_stored: Option<HpcPosition>,
     /// Where the flare came from, as stored.
     #[graphql(skip)]
     pub source_db: String,
@@ -88,7 +89,7 @@ impl From<flare::Model> for Flare {
             },
             goes_class: m.goes_class,
             attenuator_in: m.attenuator_in,
-            location: position(m.location_hpc_x_arcsec, m.location_hpc_y_arcsec),
+            location_stored: position(m.location_hpc_x_arcsec, m.location_hpc_y_arcsec),
             source_db: m.source,
             location_source_db: m.location_source,
         }
