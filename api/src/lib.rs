@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod downloads;
 pub mod graphql;
 pub mod inbox;
 pub mod routes;

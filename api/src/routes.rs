@@ -1,5 +1,6 @@
 //! HTTP routes: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/ws`
-//! (graphql-transport-ws), `/healthz`.
+//! (graphql-transport-ws), `/healthz`, and the downloads of `crate::downloads` (`/files/…`,
+//! `/scripts/…`).
 
 use crate::graphql::{AppSchema, AppState};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
@@ -57,10 +58,12 @@ async fn healthz(state: Data<&AppState>) -> poem::Response {
 
 /// The service's routes with the schema and state attached.
 pub fn build(schema: AppSchema, state: AppState) -> impl poem::Endpoint + 'static {
-    Route::new()
+    let route = Route::new()
         .at("/graphql", get(graphiql).post(graphql))
         .at("/ws", get(ws))
-        .at("/healthz", get(healthz))
+        .at("/healthz", get(healthz));
+    crate::downloads::add_routes(route)
+        .data(crate::downloads::ImageFileCache::default())
         .data(schema)
         .data(state)
         .with(Tracing)

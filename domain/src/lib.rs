@@ -17,6 +17,7 @@ pub mod lightcurve;
 pub mod location;
 pub mod output;
 pub mod policy;
+pub mod scripts;
 pub mod selection;
 pub mod time_range;
 pub mod visfile;

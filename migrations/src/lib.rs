@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_archive;
 mod m20261121_000002_create_preview_skips;
+mod m20261129_090000_create_animations;
 
 /// The ordered list of migrations, run at start-up by `stix-archive serve` and `migrate`.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_create_archive::Migration),
             Box::new(m20261121_000002_create_preview_skips::Migration),
+            Box::new(m20261129_090000_create_animations::Migration),
         ]
     }
 }

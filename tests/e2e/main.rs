@@ -3,7 +3,9 @@
 //! `TEST_DATABASE_URL` is set), real HTTP and WebSocket clients. Waits are on events with
 //! timeouts, never fixed sleeps.
 
+mod animations;
 mod basics;
+mod downloads;
 mod jobs_ws;
 mod migrations;
 mod pipeline;

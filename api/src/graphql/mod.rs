@@ -1,6 +1,7 @@
 //! The GraphQL schema, built without HTTP so that it can be tested in-process and printed
 //! as SDL (`stix-archive print-schema` → `schema.graphql`).
 
+pub mod animation;
 pub mod cursor;
 pub mod error;
 pub mod global_id;
@@ -8,8 +9,9 @@ pub mod query;
 pub mod scalars;
 pub mod subscription;
 pub mod types;
+pub mod urls;
 
-use async_graphql::{EmptyMutation, Schema};
+use async_graphql::{MergedObject, Schema};
 use jobs::events::EventBus;
 use jobs::queue::Queue;
 use sea_orm::DatabaseConnection;
@@ -26,10 +28,16 @@ pub struct AppState {
     pub events: EventBus,
     /// Where files live.
     pub data_dir: PathBuf,
+    /// Absolute download and script links (`STIX__SERVER__PUBLIC_URL`).
+    pub links: crate::downloads::Links,
 }
 
+/// The mutation root: one member per issue, merged.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(animation::AnimationMutation);
+
 /// The schema type served at `/graphql` and `/ws`.
-pub type AppSchema = Schema<query::QueryRoot, EmptyMutation, subscription::SubscriptionRoot>;
+pub type AppSchema = Schema<query::QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
 /// Query limits applied to every request.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +61,7 @@ impl Default for Limits {
 pub fn build(state: Option<AppState>, limits: Limits) -> AppSchema {
     let mut b = Schema::build(
         query::QueryRoot,
-        EmptyMutation,
+        MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
     .limit_depth(limits.max_depth)

@@ -91,6 +91,7 @@ impl From<flare::Model> for Flare {
 
 /// An ingested STIX file.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct ScienceFile {
     /// Public id (the SHA-256 of the file).
     pub id: ID,
@@ -148,8 +149,12 @@ impl From<science_file::Model> for ScienceFile {
 
 /// A reconstructed X-ray image.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Image {
-    /// Public id.
+    /// Public UUID (the key of the global id; not exposed).
+    #[graphql(skip)]
+    pub public_id: uuid::Uuid,
+    /// Global id (`Image:<public uuid>`, base64url); the download URLs embed it.
     pub id: ID,
     /// `PREVIEW` or `USER`.
     pub kind: String,
@@ -190,7 +195,11 @@ pub struct Image {
 impl From<image::Model> for Image {
     fn from(m: image::Model) -> Self {
         Self {
-            id: ID(m.public_id.to_string()),
+            public_id: m.public_id,
+            id: ID(super::global_id::encode(
+                super::global_id::NodeKind::Image,
+                &m.public_id.to_string(),
+            )),
             kind: m.kind.to_uppercase(),
             algorithm: m.algorithm,
             energy_low_kev: m.energy_low_kev,
@@ -312,5 +321,47 @@ impl Flare {
             .await
             .map_err(super::error::ApiError::from)?;
         Ok(n as i64)
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl Image {
+    /// The FITS map (`/files/images/{id}.fits`, absolute).
+    async fn fits_url(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_fits(&self.public_id))
+    }
+
+    /// The PNG quick-look (`/files/images/{id}.png`, absolute).
+    async fn png_url(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_png(&self.public_id))
+    }
+
+    /// The Python reproduction script (`/scripts/images/{id}.py`, absolute).
+    async fn python_script_url(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_python(&self.public_id))
+    }
+
+    /// The IDL reproduction procedure (`/scripts/images/{id}.pro`, absolute).
+    async fn idl_script_url(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_idl(&self.public_id))
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl ScienceFile {
+    /// This very version of the file (`/files/science/{uid}.fits?version=N`, absolute).
+    async fn download_url(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?
+            .links
+            .science_file(self.request_uid.0, self.version))
     }
 }
