@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The test command of the README: every test of the workspace on the embedded default
-# (SQLite), including the FITS test that opens our maps with real astropy/sunpy.
+# (SQLite), including the FITS test that opens our maps with real astropy/sunpy and the
+# reproduction scripts run with real stixpy/xrayvision.
 # Python packages go into a private virtualenv under target/ (created on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/pyenv
-if ! "$venv/bin/python" -c "import sunpy.map, astropy" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import sunpy.map, astropy, stixpy, xrayvision, matplotlib, PIL" >/dev/null 2>&1; then
     command -v python3 >/dev/null || { echo "scripts/test.sh: python3 is needed for the sunpy check (apt-get install python3 python3-venv)" >&2; exit 1; }
-    echo "scripts/test.sh: installing astropy + sunpy into $venv (first run only)" >&2
+    echo "scripts/test.sh: installing astropy + sunpy + stixpy + xrayvision into $venv (first run only)" >&2
     mkdir -p target
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "sunpy[map]"
+    # stixpy + xrayvision (PyPI: xrayvisim) run the reproduction scripts; matplotlib and
+    # pillow draw the plots and the animation template's GIF.
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "sunpy[map]" stixpy xrayvisim matplotlib pillow
 fi
 export STIX_PYTHON="$PWD/$venv/bin/python"
 

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod downloads;
 pub mod export;
 pub mod graphiql;
 pub mod graphql;

@@ -1,7 +1,8 @@
 //! HTTP routes: `POST /graphql` (body size limit → 413), GraphiQL on `GET /graphql` (assets
 //! embedded, under `/graphiql/`),
 //! subscriptions on `/ws` (graphql-transport-ws), `/healthz` (liveness), `/readyz` (readiness,
-//! see `readiness`), `/metrics` (Prometheus, see `metrics`), CSV exports under `/export/`;
+//! see `readiness`), `/metrics` (Prometheus, see `metrics`), CSV exports under `/export/`, the downloads of `crate::downloads`
+//! (`/files/…`, `/scripts/…`);
 //! CORS when origins are set; every request is counted and timed.
 
 use crate::graphql::AppSchema;
@@ -164,7 +165,7 @@ pub fn build(
     state: AppState,
     options: &HttpOptions,
 ) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
-    let app = Route::new()
+    let route = Route::new()
         .at("/graphql", get(crate::graphiql::page).post(graphql))
         .at("/graphiql/:file", get(crate::graphiql::asset))
         .at("/ws", get(ws))
@@ -172,7 +173,9 @@ pub fn build(
         .at("/readyz", get(crate::readiness::readyz))
         .at("/metrics", get(metrics))
         .at("/export/flares.csv", get(crate::export::flares_csv))
-        .at("/export/images.csv", get(crate::export::images_csv))
+        .at("/export/images.csv", get(crate::export::images_csv));
+    let app = crate::downloads::add_routes(route)
+        .data(crate::downloads::ImageFileCache::default())
         .data(schema)
         .data(state)
         .data(BodyLimit(options.body_limit_bytes))

@@ -30,6 +30,11 @@ pub struct ServerSettings {
     /// defaults to `*`).
     #[serde(default)]
     pub cors_origins: Option<String>,
+    /// Absolute base of the download and script links (`STIX__SERVER__PUBLIC_URL`, e.g.
+    /// `https://stix.example.org`); empty: `http://` + the bound address (`0.0.0.0`/`[::]`
+    /// become `127.0.0.1`/`[::1]`, port 0 the port actually bound).
+    #[serde(default)]
+    pub public_url: String,
 }
 
 /// `[database]`: where the archive lives.
@@ -132,6 +137,7 @@ pub const DEFAULTS_TOML: &str = r#"
 bind = "127.0.0.1:8000"
 shutdown_grace_seconds = 30
 body_limit_bytes = 262144
+public_url = ""
 
 [database]
 url = "sqlite://./data/stix-archive.sqlite"
@@ -234,11 +240,16 @@ mod tests {
     fn defaults_then_environment() {
         let s = Settings::load_from(None, env(&[])).unwrap();
         assert_eq!(s.server.bind, "127.0.0.1:8000");
+        assert_eq!(s.server.public_url, "");
         assert!(s.database.url.starts_with("sqlite://./data/"));
         let s = Settings::load_from(
             None,
             env(&[
                 ("STIX__SERVER__BIND", "0.0.0.0:9000"),
+                (
+                    "STIX__SERVER__PUBLIC_URL",
+                    "https://stix.example.org/archive/",
+                ),
                 ("STIX__WORKERS__CONCURRENCY", "5"),
                 ("STIX__AUTH__JWT_SECRET", "s3cret"),
                 ("STIX__STORAGE__DATA_DIR", "/tmp/x"),
@@ -248,6 +259,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.server.public_url, "https://stix.example.org/archive/");
         assert_eq!(s.workers.concurrency, 5);
         assert_eq!(s.auth.jwt_secret.expose_secret(), "s3cret");
         assert_eq!(s.storage.data_dir, PathBuf::from("/tmp/x"));

@@ -115,6 +115,11 @@ impl Backend {
                 queue,
                 events,
                 data_dir: settings.storage.data_dir.clone(),
+                links: crate::downloads::Links::from_settings(
+                    &settings.server.public_url,
+                    &settings.server.bind,
+                    None,
+                ),
             },
             stale_after: Duration::from_secs(settings.workers.stale_after_seconds.max(1)),
         })
@@ -157,7 +162,7 @@ pub struct Application {
 impl Application {
     /// Opens everything and binds the listener; nothing is served until `run_until_stopped`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let backend = Backend::open(settings).await?;
+        let mut backend = Backend::open(settings).await?;
         let worker_state = backend.worker_state();
         let acceptor = TcpListener::bind(settings.server.bind.clone())
             .into_acceptor()
@@ -171,6 +176,12 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .unwrap_or(0);
+        // Links name the port actually bound (port 0 in the bind address picks one).
+        backend.state.links = crate::downloads::Links::from_settings(
+            &settings.server.public_url,
+            &settings.server.bind,
+            Some(port),
+        );
         let schema = graphql::build(
             Some(backend.state.clone()),
             Limits {

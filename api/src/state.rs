@@ -17,4 +17,6 @@ pub struct AppState {
     pub events: EventBus,
     /// Where files live.
     pub data_dir: PathBuf,
+    /// Absolute download and script links (`STIX__SERVER__PUBLIC_URL`).
+    pub links: crate::downloads::Links,
 }

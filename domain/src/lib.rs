@@ -19,6 +19,7 @@ pub mod location;
 pub mod output;
 pub mod policy;
 pub mod quality;
+pub mod scripts;
 pub mod selection;
 pub mod time_range;
 pub mod visfile;

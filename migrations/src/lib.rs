@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_archive;
 mod m20261121_000002_create_preview_skips;
 mod m20261129_080000_add_accounts_and_user_jobs;
+mod m20261129_090000_create_animations;
 mod m20261129_120000_add_job_worker;
 
 /// The ordered list of migrations, run at start-up by `stix-archive serve` and `migrate`.
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_archive::Migration),
             Box::new(m20261121_000002_create_preview_skips::Migration),
             Box::new(m20261129_080000_add_accounts_and_user_jobs::Migration),
+            Box::new(m20261129_090000_create_animations::Migration),
             Box::new(m20261129_120000_add_job_worker::Migration),
         ]
     }

@@ -3,8 +3,10 @@
 //! `TEST_DATABASE_URL` is set), real HTTP and WebSocket clients. Waits are on events with
 //! timeouts, never fixed sleeps.
 
+mod animations;
 mod archive_api;
 mod basics;
+mod downloads;
 mod graphiql;
 mod jobs_ws;
 mod migrations;

@@ -32,6 +32,26 @@ fn stored<T>(what: &str, value: &str, parsed: Option<T>) -> async_graphql::Resul
 
 #[ComplexObject]
 impl Image {
+    /// The FITS map (`/files/images/{id}.fits`, absolute).
+    async fn fits_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_fits(&self.public_id))
+    }
+
+    /// The PNG quick-look (`/files/images/{id}.png`, absolute).
+    async fn png_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_png(&self.public_id))
+    }
+
+    /// The Python reproduction script (`/scripts/images/{id}.py`, absolute).
+    async fn python_script_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_python(&self.public_id))
+    }
+
+    /// The IDL reproduction procedure (`/scripts/images/{id}.pro`, absolute).
+    async fn idl_script_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?.links.image_idl(&self.public_id))
+    }
+
     /// The algorithm that made it.
     async fn algorithm(&self) -> async_graphql::Result<Algorithm> {
         stored(
@@ -89,6 +109,13 @@ impl Image {
 
 #[ComplexObject]
 impl ScienceFile {
+    /// This very version of the file (`/files/science/{uid}.fits?version=N`, absolute).
+    async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(super::urls::state(ctx)?
+            .links
+            .science_file(self.request_uid.0, self.version))
+    }
+
     /// What the file holds.
     async fn product_kind(&self) -> async_graphql::Result<ProductKind> {
         stored(

@@ -1,6 +1,7 @@
 //! The GraphQL schema, built without HTTP so that it can be tested in-process and printed
 //! as SDL (`stix-archive print-schema` → `schema.graphql`).
 
+pub mod animation;
 pub mod cursor;
 pub mod enums;
 pub mod error;
@@ -15,8 +16,9 @@ pub mod query;
 pub mod scalars;
 pub mod subscription;
 pub mod types;
+pub mod urls;
 
-use async_graphql::{EmptyMutation, MergedObject, MergedSubscription, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 pub use crate::state::AppState;
 
@@ -28,8 +30,12 @@ pub struct Query(query::QueryRoot, node::LookupQuery);
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(subscription::SubscriptionRoot, live::LiveSubscription);
 
+/// The mutation root: one member per issue, merged.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(animation::AnimationMutation);
+
 /// The schema type served at `/graphql` and `/ws`.
-pub type AppSchema = Schema<Query, EmptyMutation, Subscription>;
+pub type AppSchema = Schema<Query, MutationRoot, Subscription>;
 
 /// Query limits applied to every request. The depth default admits graphql-js's standard
 /// introspection query with 9 levels of `ofType` (depth 15); abuse by breadth is stopped by
@@ -53,11 +59,15 @@ impl Default for Limits {
 
 /// Builds the schema; `state` is `None` only for printing the SDL.
 pub fn build(state: Option<AppState>, limits: Limits) -> AppSchema {
-    let mut b = Schema::build(Query::default(), EmptyMutation, Subscription::default())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .extension(error_codes::ErrorCodes)
-        .register_output_type::<node::Node>();
+    let mut b = Schema::build(
+        Query::default(),
+        MutationRoot::default(),
+        Subscription::default(),
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .extension(error_codes::ErrorCodes)
+    .register_output_type::<node::Node>();
     if let Some(s) = state {
         b = b
             .data(loaders::loaders(s.db.clone()))

@@ -6,6 +6,7 @@
 //! file is written under a temporary name in the target directory and renamed at the end, so
 //! a crash never leaves a half-written file under the final name.
 
+pub mod animation;
 pub mod fits_map;
 pub mod quicklook;
 mod raster;
