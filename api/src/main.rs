@@ -62,6 +62,9 @@ enum Command {
     Locate(api::cli::science::LocateArgs),
     /// Reconstruct one image (FITS + optional PNG) and print one JSON line.
     Image(api::cli::image::ImageArgs),
+    /// Manage user accounts (create, set-role, disable).
+    #[command(subcommand)]
+    User(api::cli::user::UserCommand),
 }
 
 #[tokio::main]
@@ -101,6 +104,7 @@ async fn main() -> ExitCode {
         Command::Migrate { down } => migrate(&settings, down).await,
         Command::Ingest { wait, paths } => api::cli::ingest::ingest(&settings, &paths, wait).await,
         Command::Demo { sample } => api::cli::ingest::demo(&settings, sample.as_deref()).await,
+        Command::User(c) => api::cli::user::run(&settings, c).await,
         _ => serve(&settings).await,
     })
 }
@@ -130,6 +134,7 @@ async fn serve(settings: &Settings) -> Result<(), String> {
 }
 
 async fn worker(settings: &Settings) -> Result<(), String> {
+    settings.auth.checked_secret()?;
     let backend = Backend::open(settings).await.map_err(|e| e.to_string())?;
     let state = backend.worker_state();
     let concurrency = settings.workers.concurrency.max(1);

@@ -1,7 +1,9 @@
 //! HTTP routes: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/ws`
 //! (graphql-transport-ws), `/healthz`.
 
+use crate::auth::caller::authenticate;
 use crate::graphql::AppSchema;
+use crate::graphql::accounts::ClientAddr;
 use crate::state::AppState;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_poem::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
@@ -23,21 +25,60 @@ async fn graphiql() -> impl IntoResponse {
     )
 }
 
+/// The client address of a request (the login rate limit counts per address).
+fn client_addr(req: &poem::Request) -> ClientAddr {
+    ClientAddr(
+        req.remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+    )
+}
+
 #[handler]
-async fn graphql(schema: Data<&AppSchema>, req: GraphQLRequest) -> GraphQLResponse {
-    schema.execute(req.0).await.into()
+async fn graphql(
+    schema: Data<&AppSchema>,
+    state: Data<&AppState>,
+    req: &poem::Request,
+    gql: GraphQLRequest,
+) -> GraphQLResponse {
+    let authn = authenticate(
+        &state.db,
+        &state.auth.keys,
+        req.header(poem::http::header::AUTHORIZATION),
+    )
+    .await;
+    let request = gql.0.data(authn).data(client_addr(req));
+    schema.execute(request).await.into()
 }
 
 #[handler]
 async fn ws(
     schema: Data<&AppSchema>,
+    state: Data<&AppState>,
+    req: &poem::Request,
     protocol: GraphQLProtocol,
     websocket: WebSocket,
 ) -> impl IntoResponse {
-    let schema = schema.clone();
+    let (schema, state, addr) = (schema.clone(), state.clone(), client_addr(req));
     websocket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| GraphQLWebSocket::new(stream, schema, protocol).serve())
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload: serde_json::Value| async move {
+                    // Only `{"authorization": "Bearer …"}` in the connection_init payload.
+                    let value = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str());
+                    let authn = authenticate(&state.db, &state.auth.keys, value).await;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(authn);
+                    data.insert(addr);
+                    Ok(data)
+                })
+                .serve()
+        })
 }
 
 #[handler]

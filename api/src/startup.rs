@@ -99,12 +99,34 @@ impl Backend {
                 }
             }
         };
+        use secrecy::ExposeSecret;
+        let secret = settings.auth.jwt_secret.expose_secret().as_bytes();
         Ok(Self {
             state: AppState {
                 db,
                 queue,
                 events: EventBus::default(),
                 data_dir: settings.storage.data_dir.clone(),
+                auth: crate::state::AuthState {
+                    keys: crate::auth::token::TokenKeys::new(
+                        secret,
+                        settings.auth.token_ttl_seconds,
+                    ),
+                    limiter: crate::auth::rate_limit::LoginLimiter::new(
+                        settings.auth.login_attempts_per_minute,
+                    ),
+                },
+                files: Arc::default(),
+                cancels: jobs::cancel::CancelFlags::default(),
+                limits: Arc::new(settings.reconstruction_limits()),
+                import_roots: settings
+                    .storage
+                    .inbox
+                    .iter()
+                    .chain(settings.storage.import_root.iter())
+                    .cloned()
+                    .collect(),
+                preview: settings.preview.clone(),
             },
             stale_after: Duration::from_secs(settings.workers.stale_after_seconds.max(1)),
         })
@@ -114,7 +136,12 @@ impl Backend {
 impl Backend {
     /// The job runner for this database and data directory.
     pub fn runner(&self) -> ServiceRunner {
-        ServiceRunner::new(self.state.db.clone(), self.state.data_dir.clone())
+        ServiceRunner::new(
+            self.state.db.clone(),
+            self.state.data_dir.clone(),
+            self.state.files.clone(),
+            self.state.cancels.clone(),
+        )
     }
 
     /// The worker-pool state for this backend.
@@ -146,6 +173,11 @@ pub struct Application {
 impl Application {
     /// Opens everything and binds the listener; nothing is served until `run_until_stopped`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        settings
+            .auth
+            .checked_secret()
+            .map_err(StartupError::Config)?;
+        crate::auth::password::warm_up();
         let backend = Backend::open(settings).await?;
         let worker_state = backend.worker_state();
         let acceptor = TcpListener::bind(settings.server.bind.clone())

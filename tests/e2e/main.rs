@@ -4,7 +4,9 @@
 //! timeouts, never fixed sleeps.
 
 mod basics;
+mod client;
 mod jobs_ws;
 mod migrations;
 mod pipeline;
 mod support;
+mod users;

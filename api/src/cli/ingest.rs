@@ -137,6 +137,14 @@ pub async fn demo(settings: &Settings, sample: Option<&Path>) -> Result<(), Stri
             missing.display()
         ));
     }
+    let mut settings = settings.clone();
+    if settings.auth.checked_secret().is_err() {
+        let file = crate::cli::user::demo_secret_path(&settings);
+        let secret = crate::cli::user::demo_secret(&file)?;
+        println!("demo: JWT secret in {} (mode 0600)", file.display());
+        settings.auth.jwt_secret = secret.into();
+    }
+    let settings = &settings;
     let app = Application::build(settings)
         .await
         .map_err(|e| e.to_string())?;

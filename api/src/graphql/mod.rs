@@ -1,20 +1,40 @@
 //! The GraphQL schema, built without HTTP so that it can be tested in-process and printed
 //! as SDL (`stix-archive print-schema` → `schema.graphql`).
 
+pub mod accounts;
+pub mod admin;
 pub mod cursor;
+pub mod enums;
 pub mod error;
 pub mod global_id;
 pub mod query;
+pub mod reconstruction;
 pub mod scalars;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptyMutation, Schema};
+use async_graphql::{MergedObject, Schema};
 
 pub use crate::state::AppState;
 
+/// The query root: the archive's own queries merged with each feature's.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    query::QueryRoot,
+    accounts::AccountsQuery,
+    reconstruction::ReconstructionQuery,
+);
+
+/// The mutation root: each feature's mutations merged.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    accounts::AccountsMutation,
+    reconstruction::ReconstructionMutation,
+    admin::AdminMutation,
+);
+
 /// The schema type served at `/graphql` and `/ws`.
-pub type AppSchema = Schema<query::QueryRoot, EmptyMutation, subscription::SubscriptionRoot>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
 /// Query limits applied to every request.
 #[derive(Debug, Clone, Copy)]
@@ -37,8 +57,8 @@ impl Default for Limits {
 /// Builds the schema; `state` is `None` only for printing the SDL.
 pub fn build(state: Option<AppState>, limits: Limits) -> AppSchema {
     let mut b = Schema::build(
-        query::QueryRoot,
-        EmptyMutation,
+        QueryRoot::default(),
+        MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
     .limit_depth(limits.max_depth)

@@ -29,7 +29,10 @@ pub struct ConnectionTotals {
 pub type Page<T> = Connection<KeysetCursor, T, ConnectionTotals>;
 
 /// Checks `first` and `after`: `first` defaults to 20 and is capped at 100.
-fn page_args(first: Option<i32>, after: Option<String>) -> Result<(u64, Option<Keyset>), ApiError> {
+pub(crate) fn page_args(
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<(u64, Option<Keyset>), ApiError> {
     let first = first.unwrap_or(DEFAULT_PAGE);
     if first < 0 {
         return Err(ApiError::BadUserInput(format!(
@@ -49,7 +52,7 @@ fn page_args(first: Option<i32>, after: Option<String>) -> Result<(u64, Option<K
 
 /// Runs a filtered query as one keyset page (`(time DESC, id DESC)`) and wraps it as a Relay
 /// connection; `key` gives a row's sort time and id (its cursor).
-async fn paginate<E, T>(
+pub(crate) async fn paginate<E, T>(
     db: &sea_orm::DatabaseConnection,
     q: Select<E>,
     (time_col, id_col): (E::Column, E::Column),
@@ -153,11 +156,11 @@ pub struct ImageFilter {
     pub kind: Option<String>,
 }
 
-/// The query root.
+/// The archive's own queries (merged into `graphql::QueryRoot`).
 #[derive(Default)]
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "ArchiveQuery")]
 impl QueryRoot {
     /// Service version, for clients and health checks.
     async fn version(&self) -> &'static str {
