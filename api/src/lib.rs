@@ -2,6 +2,7 @@
 //! `stix-archive` binary. Builds on `jobs` and `domain`.
 
 pub mod archive;
+pub mod auth;
 pub mod cli;
 pub mod downloads;
 pub mod export;

@@ -68,6 +68,9 @@ enum Command {
     Locate(api::cli::science::LocateArgs),
     /// Reconstruct one image (FITS + optional PNG) and print one JSON line.
     Image(api::cli::image::ImageArgs),
+    /// Manage user accounts (create, set-role, disable).
+    #[command(subcommand)]
+    User(api::cli::user::UserCommand),
 }
 
 #[tokio::main]
@@ -117,6 +120,7 @@ async fn main() -> ExitCode {
             api::cli::ingest::ingest(&settings, &paths, wait, json).await
         }
         Command::Demo { sample } => api::cli::ingest::demo(&settings, sample.as_deref()).await,
+        Command::User(c) => api::cli::user::run(&settings, c).await,
         _ => serve(&settings).await,
     })
 }
@@ -157,6 +161,7 @@ async fn serve(settings: &Settings) -> Result<(), String> {
 }
 
 async fn worker(settings: &Settings) -> Result<(), String> {
+    settings.auth.checked_secret()?;
     api::startup::run_worker(settings, shutdown_signal())
         .await
         .map_err(|e| e.to_string())

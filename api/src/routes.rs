@@ -5,7 +5,9 @@
 //! (`/files/…`, `/scripts/…`);
 //! CORS when origins are set; every request is counted and timed.
 
+use crate::auth::caller::authenticate;
 use crate::graphql::AppSchema;
+use crate::graphql::accounts::ClientAddr;
 use crate::state::AppState;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_poem::{GraphQLProtocol, GraphQLResponse};
@@ -68,9 +70,20 @@ fn cors(origins: Option<&str>) -> Option<Cors> {
     })
 }
 
+/// The client address of a request (the login rate limit counts per address).
+fn client_addr(req: &poem::Request) -> ClientAddr {
+    ClientAddr(
+        req.remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+    )
+}
+
 #[handler]
 async fn graphql(
     schema: Data<&AppSchema>,
+    state: Data<&AppState>,
     limit: Data<&BodyLimit>,
     req: &Request,
     body: Body,
@@ -105,6 +118,13 @@ async fn graphql(
             );
         }
     };
+    let authn = authenticate(
+        &state.db,
+        &state.auth.keys,
+        req.header(poem::http::header::AUTHORIZATION),
+    )
+    .await;
+    let request = request.data(authn).data(client_addr(req));
     let started = std::time::Instant::now();
     let (operation, kind) = crate::metrics::operation_of(&request);
     let resp = schema.execute(request).await;
@@ -123,13 +143,15 @@ async fn metrics(state: Data<&AppState>) -> poem::Response {
 #[handler]
 async fn ws(
     schema: Data<&AppSchema>,
+    state: Data<&AppState>,
+    req: &poem::Request,
     protocol: GraphQLProtocol,
     websocket: WebSocket,
 ) -> impl IntoResponse {
-    let schema = schema.clone();
+    let (schema, state, addr) = (schema.clone(), state.clone(), client_addr(req));
     websocket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| crate::ws::serve(stream, schema, protocol.0))
+        .on_upgrade(move |stream| crate::ws::serve(stream, schema, protocol.0, state, addr))
 }
 
 #[handler]

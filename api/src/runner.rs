@@ -1,26 +1,39 @@
-//! Which code runs a job of each kind: `preview` jobs go to the preview pipeline. Job kinds
+//! Which code runs a job of each kind: `preview` jobs go to the preview pipeline,
+//! `reconstruction` jobs to the user reconstruction runner. Job kinds
 //! not known to this build fail with a clear reason instead of hanging in the queue.
 
+use jobs::cancel::CancelFlags;
+use jobs::file_cache::FileCache;
 use jobs::kinds::JobKind;
 use jobs::pipeline::PreviewRunner;
+use jobs::reconstruction::ReconstructionRunner;
 use jobs::store::entities::reconstruction_job;
 use jobs::worker::{JobFailure, JobRunner, Progress};
 use sea_orm::DatabaseConnection;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// The job runner of the `stix-archive` binary.
 #[derive(Clone)]
 pub struct ServiceRunner {
     preview: PreviewRunner,
+    reconstruction: ReconstructionRunner,
 }
 
 impl ServiceRunner {
-    /// A runner on this database and data directory.
-    pub fn new(db: DatabaseConnection, data_dir: PathBuf) -> Self {
+    /// A runner on this database and data directory, sharing the process's file cache and
+    /// cancel flags with the API.
+    pub fn new(
+        db: DatabaseConnection,
+        data_dir: PathBuf,
+        files: Arc<FileCache>,
+        cancels: CancelFlags,
+    ) -> Self {
         Self {
-            preview: PreviewRunner::new(db, data_dir),
+            preview: PreviewRunner::new(db.clone(), data_dir.clone()),
+            reconstruction: ReconstructionRunner::new(db, data_dir, files, cancels),
         }
     }
 }
@@ -34,6 +47,7 @@ impl JobRunner for ServiceRunner {
         Box::pin(async move {
             match JobKind::parse(&job.kind) {
                 Some(JobKind::Preview) => self.preview.run(job, progress).await,
+                Some(JobKind::Reconstruction) => self.reconstruction.run(job, progress).await,
                 _ => Err(JobFailure::BadInput {
                     code: "UNSUPPORTED_JOB_KIND".to_string(),
                     message: format!("job kind '{}' is not supported by this build", job.kind),

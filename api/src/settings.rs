@@ -57,6 +57,10 @@ pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// Directory the server watches for new files (`serve --inbox`), if any.
     pub inbox: Option<PathBuf>,
+    /// Directory under which an admin's `ingest(paths)` may read files
+    /// (`STIX__STORAGE__IMPORT_ROOT`), besides the inbox.
+    #[serde(default)]
+    pub import_root: Option<PathBuf>,
 }
 
 /// `[auth]`: tokens.
@@ -69,6 +73,29 @@ pub struct AuthSettings {
     pub jwt_secret: SecretString,
     /// Token lifetime in seconds.
     pub token_ttl_seconds: u64,
+    /// Login attempts allowed per minute, per account and per client address
+    /// (`STIX__AUTH__LOGIN_ATTEMPTS_PER_MINUTE`); beyond: `RATE_LIMITED`.
+    pub login_attempts_per_minute: usize,
+}
+
+/// Shortest accepted `auth.jwt_secret`, bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = crate::auth::token::MIN_SECRET_BYTES;
+
+impl AuthSettings {
+    /// The secret, if it is long enough to serve with; else the one message that says how
+    /// to set it.
+    pub fn checked_secret(&self) -> Result<&[u8], String> {
+        use secrecy::ExposeSecret;
+        let s = self.jwt_secret.expose_secret().as_bytes();
+        if s.len() >= MIN_JWT_SECRET_BYTES {
+            Ok(s)
+        } else {
+            Err(format!(
+                "STIX__AUTH__JWT_SECRET must be set to a random secret of at least {MIN_JWT_SECRET_BYTES} bytes (it has {}); for example: export STIX__AUTH__JWT_SECRET=$(openssl rand -base64 48)",
+                s.len()
+            ))
+        }
+    }
 }
 
 /// `[workers]`: the in-process job workers.
@@ -84,6 +111,21 @@ pub struct WorkerSettings {
     /// (`STIX__WORKERS__OPS_BIND`, e.g. `0.0.0.0:9100`); none by default.
     #[serde(default)]
     pub ops_bind: Option<String>,
+    /// Queued or running reconstruction jobs one user may have
+    /// (`STIX__WORKERS__MAX_ACTIVE_JOBS_PER_USER`); beyond: `QUOTA_EXCEEDED`.
+    pub max_active_jobs_per_user: u64,
+}
+
+/// `[reconstruction]`: limits on users' reconstructions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconstructionSettings {
+    /// Largest image side a user may ask for, pixels.
+    pub max_image_size_px: usize,
+    /// Smallest pixel size, arcsec.
+    pub min_pixel_arcsec: f64,
+    /// Largest pixel size, arcsec.
+    pub max_pixel_arcsec: f64,
 }
 
 /// `[graphql]`: query limits.
@@ -120,6 +162,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Workers.
     pub workers: WorkerSettings,
+    /// Users' reconstructions.
+    pub reconstruction: ReconstructionSettings,
     /// GraphQL limits.
     pub graphql: GraphqlSettings,
     /// Logs.
@@ -150,10 +194,17 @@ data_dir = "./data/store"
 [auth]
 jwt_secret = ""
 token_ttl_seconds = 86400
+login_attempts_per_minute = 10
 
 [workers]
 concurrency = 2
 stale_after_seconds = 300
+max_active_jobs_per_user = 10
+
+[reconstruction]
+max_image_size_px = 513
+min_pixel_arcsec = 0.25
+max_pixel_arcsec = 20.0
 
 [graphql]
 max_depth = 15
@@ -205,6 +256,21 @@ impl Settings {
             .check()
             .map_err(|e| SettingsError::Invalid(format!("[preview]: {e}")))?;
         Ok(settings)
+    }
+
+    /// The limits and defaults of users' reconstructions.
+    pub fn reconstruction_limits(&self) -> jobs::reconstruction::ReconstructionLimits {
+        jobs::reconstruction::ReconstructionLimits {
+            default_size_px: self.preview.image_size_px,
+            default_pixel_arcsec: self.preview.pixel_arcsec,
+            max_size_px: self.reconstruction.max_image_size_px,
+            pixel_arcsec_range: (
+                self.reconstruction.min_pixel_arcsec,
+                self.reconstruction.max_pixel_arcsec,
+            ),
+            background_max_days: self.preview.background_max_days,
+            max_active_jobs_per_user: self.workers.max_active_jobs_per_user,
+        }
     }
 
     /// Loads from the process environment.

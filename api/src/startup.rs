@@ -109,6 +109,8 @@ impl Backend {
             Duration::from_secs(settings.database.connect_timeout_seconds),
         )
         .await;
+        use secrecy::ExposeSecret;
+        let secret = settings.auth.jwt_secret.expose_secret().as_bytes();
         Ok(Self {
             state: AppState {
                 db,
@@ -120,6 +122,26 @@ impl Backend {
                     &settings.server.bind,
                     None,
                 ),
+                auth: crate::state::AuthState {
+                    keys: crate::auth::token::TokenKeys::new(
+                        secret,
+                        settings.auth.token_ttl_seconds,
+                    ),
+                    limiter: crate::auth::rate_limit::LoginLimiter::new(
+                        settings.auth.login_attempts_per_minute,
+                    ),
+                },
+                files: Arc::default(),
+                cancels: jobs::cancel::CancelFlags::default(),
+                limits: Arc::new(settings.reconstruction_limits()),
+                import_roots: settings
+                    .storage
+                    .inbox
+                    .iter()
+                    .chain(settings.storage.import_root.iter())
+                    .cloned()
+                    .collect(),
+                preview: settings.preview.clone(),
             },
             stale_after: Duration::from_secs(settings.workers.stale_after_seconds.max(1)),
         })
@@ -129,7 +151,12 @@ impl Backend {
 impl Backend {
     /// The job runner for this database and data directory.
     pub fn runner(&self) -> ServiceRunner {
-        ServiceRunner::new(self.state.db.clone(), self.state.data_dir.clone())
+        ServiceRunner::new(
+            self.state.db.clone(),
+            self.state.data_dir.clone(),
+            self.state.files.clone(),
+            self.state.cancels.clone(),
+        )
     }
 
     /// The worker-pool state for this backend.
@@ -162,6 +189,11 @@ pub struct Application {
 impl Application {
     /// Opens everything and binds the listener; nothing is served until `run_until_stopped`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        settings
+            .auth
+            .checked_secret()
+            .map_err(StartupError::Config)?;
+        crate::auth::password::warm_up();
         let mut backend = Backend::open(settings).await?;
         let worker_state = backend.worker_state();
         let acceptor = TcpListener::bind(settings.server.bind.clone())

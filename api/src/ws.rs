@@ -6,7 +6,10 @@
 //! that tracks the ids of running subscriptions (added on `subscribe`, removed on the
 //! client's `complete` and on the server's `complete`/`error`) before reaching the executor.
 
+use crate::auth::caller::authenticate;
 use crate::graphql::AppSchema;
+use crate::graphql::accounts::ClientAddr;
+use crate::state::AppState;
 use async_graphql::http::{WebSocket as GqlSocket, WebSocketProtocols as Protocols, WsMessage};
 use futures::{SinkExt, StreamExt};
 use poem::web::websocket::{Message, WebSocketStream};
@@ -42,8 +45,15 @@ fn id_event(bytes: &[u8]) -> Option<IdEvent> {
     }
 }
 
-/// Serves one upgraded socket until either side closes it.
-pub async fn serve(socket: WebSocketStream, schema: AppSchema, protocol: Protocols) {
+/// Serves one upgraded socket until either side closes it. The caller is authenticated from
+/// the `connection_init` payload (only `{"authorization": "Bearer …"}`).
+pub async fn serve(
+    socket: WebSocketStream,
+    schema: AppSchema,
+    protocol: Protocols,
+    state: AppState,
+    addr: ClientAddr,
+) {
     let (mut sink, mut source) = socket.split();
     let running: Arc<Mutex<HashSet<String>>> = Arc::default();
     let (to_executor, from_client) = mpsc::channel::<Vec<u8>>(16);
@@ -80,7 +90,18 @@ pub async fn serve(socket: WebSocketStream, schema: AppSchema, protocol: Protoco
         }
     });
 
-    let mut out = GqlSocket::new(schema, ReceiverStream::new(from_client), protocol);
+    let mut out = GqlSocket::new(schema, ReceiverStream::new(from_client), protocol)
+        .on_connection_init(move |payload: serde_json::Value| async move {
+            let value = payload
+                .get("authorization")
+                .or_else(|| payload.get("Authorization"))
+                .and_then(|v| v.as_str());
+            let authn = authenticate(&state.db, &state.auth.keys, value).await;
+            let mut data = async_graphql::Data::default();
+            data.insert(authn);
+            data.insert(addr);
+            Ok(data)
+        });
     let mut reader_done = false;
     loop {
         tokio::select! {

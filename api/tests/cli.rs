@@ -38,7 +38,11 @@ fn serve_with(env: &[(&str, &str)]) -> (i32, String) {
     let mut c = bin();
     c.current_dir(dir.path())
         .arg("serve")
-        .env("STIX__SERVER__BIND", "127.0.0.1:0");
+        .env("STIX__SERVER__BIND", "127.0.0.1:0")
+        .env(
+            "STIX__AUTH__JWT_SECRET",
+            "cli-test-secret-of-at-least-32-bytes",
+        );
     for (k, v) in env {
         c.env(k, v);
     }

@@ -19,6 +19,10 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     c.current_dir(dir)
         .args(args)
         .env("STIX__SERVER__BIND", "127.0.0.1:0")
+        .env(
+            "STIX__AUTH__JWT_SECRET",
+            "crash-test-secret-of-at-least-32-bytes",
+        )
         .env("STIX__WORKERS__CONCURRENCY", "1")
         .env("STIX__WORKERS__STALE_AFTER_SECONDS", "3")
         .env("RUST_LOG", "warn");

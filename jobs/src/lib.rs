@@ -2,12 +2,15 @@
 //! worker pool, the job-event bus and the preview pipeline. Builds on `domain`; knows nothing
 //! of HTTP or GraphQL.
 
+pub mod cancel;
 pub mod events;
+pub mod file_cache;
 pub mod ingest;
 pub mod kinds;
 pub mod metrics;
 pub mod pipeline;
 pub mod queue;
+pub mod reconstruction;
 pub mod store;
 pub mod submit;
 #[cfg(feature = "test-support")]

@@ -12,6 +12,12 @@ use std::time::Duration;
 /// The queue name in apalis' tables (fixed, so renaming Rust types never orphans tasks).
 pub const QUEUE_NAME: &str = "stix-archive";
 
+/// Wakes the workers of this process when a task is pushed here, so that a job submitted
+/// in the same process starts without waiting for the next poll tick.
+pub(crate) static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+/// Bumped on every push (a wake-up that arrives while a worker is busy is not lost).
+pub(crate) static PUSHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Attempts per task before it is left failed (transient faults retry with backoff).
 pub const MAX_ATTEMPTS: usize = 4;
 
@@ -142,6 +148,10 @@ impl Queue {
                 .push_task(built)
                 .await
                 .map_err(|e| QueueError::Push(e.to_string()))?,
+        }
+        if delay.is_none() {
+            PUSHES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            WAKE.notify_waiters();
         }
         Ok(id.to_string())
     }

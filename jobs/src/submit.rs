@@ -48,6 +48,93 @@ pub fn request_hash(job: &NewJob) -> String {
     hex::encode(h.finalize())
 }
 
+/// Why a checked submission did not go through.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckedSubmitError {
+    /// The check refused it (e.g. a quota).
+    #[error("refused by the submission check")]
+    Refused,
+    /// Database or queue failure.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+}
+
+/// A check run inside the submission's write transaction; `Ok(None)` refuses.
+pub type SubmitCheck<'c> = Box<
+    dyn for<'t> FnOnce(
+            &'t sea_orm::DatabaseTransaction,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Option<()>, sea_orm::DbErr>> + Send + 't>,
+        > + Send
+        + 'c,
+>;
+
+/// Like [`submit`], but in one write transaction: an equal job is returned as is; otherwise
+/// `check` (e.g. a per-user quota) decides before the row is inserted, so concurrent
+/// submissions cannot both pass it (SQLite serialises write transactions).
+pub async fn submit_checked(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    job: NewJob,
+    check: SubmitCheck<'_>,
+) -> Result<(reconstruction_job::Model, bool), CheckedSubmitError> {
+    let hash = request_hash(&job);
+    let txn = crate::store::begin_write(db)
+        .await
+        .map_err(SubmitError::from)?;
+    if let Some(existing) = reconstruction_job::Entity::find()
+        .filter(reconstruction_job::Column::RequestHash.eq(hash.clone()))
+        .filter(reconstruction_job::Column::Status.is_in([
+            JobStatus::Queued.as_str(),
+            JobStatus::Running.as_str(),
+            JobStatus::Succeeded.as_str(),
+        ]))
+        .order_by_desc(reconstruction_job::Column::Id)
+        .one(&txn)
+        .await
+        .map_err(SubmitError::from)?
+    {
+        txn.commit().await.map_err(SubmitError::from)?;
+        return Ok((existing, false));
+    }
+    if check(&txn).await.map_err(SubmitError::from)?.is_none() {
+        txn.rollback().await.map_err(SubmitError::from)?;
+        return Err(CheckedSubmitError::Refused);
+    }
+    let now = Utc::now();
+    let row = reconstruction_job::ActiveModel {
+        public_id: Set(Uuid::new_v4()),
+        owner_id: Set(job.owner_id),
+        kind: Set(job.kind.as_str().to_string()),
+        status: Set(JobStatus::Queued.as_str().to_string()),
+        stage: Set(Some("queued".to_string())),
+        progress_done: Set(0),
+        progress_total: Set(0),
+        attempts: Set(0),
+        error_code: Set(None),
+        error_message: Set(None),
+        request: Set(job.request),
+        request_hash: Set(hash),
+        science_file_id: Set(job.science_file_id),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(now),
+        cancel_requested: Set(false),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(SubmitError::from)?;
+    txn.commit().await.map_err(SubmitError::from)?;
+    queue
+        .push(QueueTask::for_job(row.id), None)
+        .await
+        .map_err(SubmitError::from)?;
+    Ok((row, true))
+}
+
 /// Creates (or finds) the job and queues it; returns the row and whether it is new.
 pub async fn submit(
     db: &DatabaseConnection,

@@ -32,6 +32,9 @@ pub enum JobFailure {
     /// A fault that may pass (I/O, database): retried with backoff.
     #[error("{0}")]
     Transient(String),
+    /// The job was cancelled while running; it ends CANCELLED (images made stay).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Shared state every job handler gets.
@@ -119,16 +122,24 @@ pub fn backoff(attempt: usize) -> Duration {
 }
 
 /// Poll strategy that always re-arms its timer (apalis 1.0's interval strategy can lose its
-/// wake-up and then only polls on the heartbeat: dependencies.md gotcha 1).
+/// wake-up and then only polls on the heartbeat: dependencies.md gotcha 1), and polls at once
+/// when a task is pushed in this process (a submitted job does not wait for the tick).
 pub struct Tick {
     every: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    woken: Option<Pin<Box<tokio::sync::futures::Notified<'static>>>>,
+    seen: u64,
 }
 
 impl Tick {
-    /// Polls every `every`.
+    /// Polls every `every`, and whenever this process pushes a task.
     pub fn new(every: Duration) -> Self {
-        Self { every, sleep: None }
+        Self {
+            every,
+            sleep: None,
+            woken: None,
+            seen: crate::queue::PUSHES.load(std::sync::atomic::Ordering::SeqCst),
+        }
     }
 }
 
@@ -140,7 +151,26 @@ impl Clone for Tick {
 
 impl PollStrategy for Tick {
     fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        use std::sync::atomic::Ordering;
         let every = self.every;
+        // Register for the next push before looking at the counter, so none is missed.
+        let woken = self
+            .woken
+            .get_or_insert_with(|| Box::pin(crate::queue::WAKE.notified()));
+        let fired = woken.as_mut().poll(cx).is_ready();
+        if fired {
+            self.woken = None;
+        }
+        let pushes = crate::queue::PUSHES.load(Ordering::SeqCst);
+        if fired || pushes != self.seen {
+            self.seen = pushes;
+            if self.woken.is_none() {
+                let mut next = Box::pin(crate::queue::WAKE.notified());
+                let _ = next.as_mut().poll(cx);
+                self.woken = Some(next);
+            }
+            return Poll::Ready(Some(()));
+        }
         let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
@@ -300,6 +330,10 @@ pub async fn handle(
     match outcome {
         Ok(Ok(())) => {
             set_status(&state, &fresh, JobStatus::Succeeded, None).await?;
+        }
+        Ok(Err(JobFailure::Cancelled)) => {
+            tracing::info!(job = %fresh.public_id, "job cancelled while running");
+            set_status(&state, &fresh, JobStatus::Cancelled, None).await?;
         }
         Ok(Err(JobFailure::BadInput { code, message })) => {
             tracing::warn!(job = %fresh.public_id, %code, %message, "job failed on bad input");

@@ -35,6 +35,22 @@ where
 #[tokio::test]
 async fn job_status_is_pushed_over_graphql_transport_ws() {
     let app = spawn_app().await;
+    // jobStatus needs a token; an admin may follow any job.
+    let root = api::auth::accounts::create(
+        &app.state.db,
+        "root",
+        "root@example.org",
+        "root password 123".into(),
+        api::auth::Role::Admin,
+    )
+    .await
+    .unwrap();
+    let (admin, _) = app
+        .state
+        .auth
+        .keys
+        .issue(root.public_id, &root.role, root.token_version)
+        .unwrap();
     let mut req = app.ws_url.clone().into_client_request().unwrap();
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
@@ -44,7 +60,7 @@ async fn job_status_is_pushed_over_graphql_transport_ws() {
         .await
         .expect("websocket connects");
     ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {}})
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {admin}")}})
             .to_string()
             .into(),
     ))
@@ -74,7 +90,10 @@ async fn job_status_is_pushed_over_graphql_transport_ws() {
     })
     .await;
     let ev = &failed["payload"]["data"]["jobStatus"];
-    assert_eq!(ev["jobId"], job.public_id.to_string());
+    assert_eq!(
+        ev["jobId"],
+        api::graphql::reconstruction::job_global_id(job.public_id)
+    );
     assert!(
         ev["message"].as_str().unwrap().contains("no-such-kind"),
         "{ev}"

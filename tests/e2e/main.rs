@@ -6,6 +6,7 @@
 mod animations;
 mod archive_api;
 mod basics;
+mod client;
 mod downloads;
 mod graphiql;
 mod jobs_ws;
@@ -14,3 +15,4 @@ mod ops;
 mod pipeline;
 mod protocol;
 mod support;
+mod users;

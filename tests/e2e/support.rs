@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+/// The JWT secret of test services (at least 32 bytes, as `serve` requires).
+pub const E2E_SECRET: &str = "e2e-test-secret-of-at-least-32-bytes";
+
 /// How long any single wait in a test may take before it fails.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -43,7 +46,7 @@ pub fn test_settings(db_url: &str, data_dir: &std::path::Path, extra: &[(&str, &
             "STIX__STORAGE__DATA_DIR".into(),
             data_dir.display().to_string(),
         ),
-        ("STIX__AUTH__JWT_SECRET".into(), "e2e-test-secret".into()),
+        ("STIX__AUTH__JWT_SECRET".into(), E2E_SECRET.into()),
         ("STIX__WORKERS__CONCURRENCY".into(), "2".into()),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));

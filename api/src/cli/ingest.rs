@@ -196,6 +196,12 @@ pub async fn demo(settings: &Settings, sample: Option<&Path>) -> Result<(), Stri
     if settings.server.cors_origins.is_none() {
         settings.server.cors_origins = Some("*".to_string());
     }
+    if settings.auth.checked_secret().is_err() {
+        let file = crate::cli::user::demo_secret_path(&settings);
+        let secret = crate::cli::user::demo_secret(&file)?;
+        println!("demo: JWT secret in {} (mode 0600)", file.display());
+        settings.auth.jwt_secret = secret.into();
+    }
     let settings = &settings;
     let app = Application::build(settings)
         .await

@@ -26,9 +26,28 @@ pub enum ApiError {
     /// The database cannot be reached right now (`UNAVAILABLE`); the cause is logged, the
     /// client is told to try again.
     Unavailable(String),
+    /// One input field is wrong (`BAD_USER_INPUT` with `extensions.field`).
+    BadField {
+        /// The input field, in GraphQL spelling (e.g. `timeRange`, `background.fileUid`).
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// Too many attempts in a short time (`RATE_LIMITED`).
+    RateLimited(String),
+    /// A per-user limit is reached (`QUOTA_EXCEEDED`).
+    QuotaExceeded(String),
 }
 
 impl ApiError {
+    /// A `BAD_USER_INPUT` error naming the input field at fault.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::BadField {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
     /// The message shown to the client (never the internal cause).
     pub fn message(&self) -> &str {
         match self {
@@ -36,7 +55,10 @@ impl ApiError {
             | ApiError::Unauthenticated(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
-            | ApiError::Conflict(m) => m,
+            | ApiError::Conflict(m)
+            | ApiError::RateLimited(m)
+            | ApiError::QuotaExceeded(m)
+            | ApiError::BadField { message: m, .. } => m,
             ApiError::Internal(_) => "internal error",
             ApiError::Unavailable(_) => "the archive database is unavailable; try again shortly",
         }
@@ -45,7 +67,9 @@ impl ApiError {
     /// The `extensions.code` value.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::BadUserInput(_) | ApiError::BadField { .. } => "BAD_USER_INPUT",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
@@ -78,6 +102,15 @@ impl From<ApiError> for async_graphql::Error {
             _ => {}
         }
         let code = e.code();
-        async_graphql::Error::new(e.message()).extend_with(|_, ext| ext.set("code", code))
+        let field = match &e {
+            ApiError::BadField { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        async_graphql::Error::new(e.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(f) = &field {
+                ext.set("field", f.as_str());
+            }
+        })
     }
 }

@@ -1,6 +1,8 @@
 //! The GraphQL schema, built without HTTP so that it can be tested in-process and printed
 //! as SDL (`stix-archive print-schema` → `schema.graphql`).
 
+pub mod accounts;
+pub mod admin;
 pub mod animation;
 pub mod cursor;
 pub mod enums;
@@ -13,6 +15,7 @@ pub mod live;
 pub mod loaders;
 pub mod node;
 pub mod query;
+pub mod reconstruction;
 pub mod scalars;
 pub mod subscription;
 pub mod types;
@@ -24,7 +27,12 @@ pub use crate::state::AppState;
 
 /// The query root: each issue's fields in their own object, merged.
 #[derive(MergedObject, Default)]
-pub struct Query(query::QueryRoot, node::LookupQuery);
+pub struct Query(
+    query::QueryRoot,
+    node::LookupQuery,
+    accounts::AccountsQuery,
+    reconstruction::ReconstructionQuery,
+);
 
 /// The subscription root: each issue's subscriptions in their own object, merged.
 #[derive(MergedSubscription, Default)]
@@ -32,7 +40,12 @@ pub struct Subscription(subscription::SubscriptionRoot, live::LiveSubscription);
 
 /// The mutation root: one member per issue, merged.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(animation::AnimationMutation);
+pub struct MutationRoot(
+    animation::AnimationMutation,
+    accounts::AccountsMutation,
+    reconstruction::ReconstructionMutation,
+    admin::AdminMutation,
+);
 
 /// The schema type served at `/graphql` and `/ws`.
 pub type AppSchema = Schema<Query, MutationRoot, Subscription>;

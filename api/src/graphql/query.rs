@@ -550,7 +550,7 @@ pub async fn flare_page(
 #[derive(Default)]
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "ArchiveQuery")]
 impl QueryRoot {
     /// Service version, for clients and health checks.
     async fn version(&self) -> &'static str {

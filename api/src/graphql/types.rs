@@ -269,10 +269,10 @@ impl From<image::Model> for Image {
 /// A change of a job's status or progress.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct JobStatusEvent {
-    /// Public id of the job.
+    /// Global id of the job (as `ReconstructionJob.id`).
     pub job_id: ID,
-    /// `QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`.
-    pub status: String,
+    /// Status after the change.
+    pub status: super::enums::JobStatus,
     /// Current stage.
     pub stage: Option<String>,
     /// Units of work done.
@@ -286,8 +286,8 @@ pub struct JobStatusEvent {
 impl From<jobs::events::JobEvent> for JobStatusEvent {
     fn from(e: jobs::events::JobEvent) -> Self {
         Self {
-            job_id: ID(e.job_id.to_string()),
-            status: e.status.as_str().to_string(),
+            job_id: ID(super::reconstruction::job_global_id(e.job_id)),
+            status: e.status.into(),
             stage: e.stage,
             done: e.done,
             total: e.total,

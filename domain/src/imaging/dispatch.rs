@@ -9,9 +9,9 @@
 
 use super::bp::{Weighting, back_project};
 use super::clean::{CleanError, clean};
-use super::em::{EmError, em};
+use super::em::EmError;
 use super::fwdfit::{self, FwdfitError, FwdfitOptions};
-use super::mem::{MemError, mem_ge};
+use super::mem::MemError;
 use super::params::{FwdfitShape, ParamsError, ValidParams};
 use super::{Algorithm, CleanExtras, FwdfitExtras, Map, Reconstruction};
 use crate::visfile::VisFile;
@@ -47,6 +47,9 @@ pub enum ImagingError {
     /// FWDFIT failed.
     #[error("VIS_FWDFIT: {0}")]
     Fwdfit(#[from] FwdfitError),
+    /// The caller cancelled the reconstruction.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl ImagingError {
@@ -61,6 +64,7 @@ impl ImagingError {
             | ImagingError::Mem(_)
             | ImagingError::Em(_) => true,
             ImagingError::Fwdfit(e) => e.is_bad_input(),
+            ImagingError::Cancelled => false,
         }
     }
 }
@@ -76,6 +80,19 @@ pub fn resolve_shape(shape: FwdfitShape, energy_high_kev: f64) -> FwdfitShape {
 
 /// Reconstructs an image from `vis.used()` with the phase centre of `vis.meta`.
 pub fn reconstruct(vis: &VisFile, params: &ValidParams) -> Result<Reconstruction, ImagingError> {
+    reconstruct_cancellable(vis, params, &super::cancel::never)
+}
+
+/// [`reconstruct`], asking `cancel` between iterations of MEM, EM and FWDFIT (and before
+/// starting); answers [`ImagingError::Cancelled`] once it says so.
+pub fn reconstruct_cancellable(
+    vis: &VisFile,
+    params: &ValidParams,
+    cancel: super::cancel::CancelCheck<'_>,
+) -> Result<Reconstruction, ImagingError> {
+    if cancel() {
+        return Err(ImagingError::Cancelled);
+    }
     let used = vis.used();
     if used.is_empty() {
         return Err(ImagingError::NoVisibilities);
@@ -132,7 +149,7 @@ pub fn reconstruct(vis: &VisFile, params: &ValidParams) -> Result<Reconstruction
             (r.image, UNIT_FLUX_PER_ARCSEC2, diagnostics)
         }
         Algorithm::Mem => {
-            let r = mem_ge(&used, &grid, &params.mem)?;
+            let r = super::mem::mem_ge_cancellable(&used, &grid, &params.mem, cancel)?;
             parameters["mem"] = json!({
                 "maxiter": params.mem.maxiter,
                 "tol": params.mem.tol,
@@ -165,7 +182,8 @@ pub fn reconstruct(vis: &VisFile, params: &ValidParams) -> Result<Reconstruction
                 .filter(|d| used_isc.contains(&d.isc))
                 .cloned()
                 .collect();
-            let r = em(&dets, center, &grid, &params.em)?;
+            let r =
+                super::em::EmSystem::new(&dets, center, &grid)?.run_cancellable(&params.em, cancel);
             parameters["em"] = json!({
                 "maxiter": params.em.maxiter,
                 "tol": params.em.tol,
@@ -191,7 +209,7 @@ pub fn reconstruct(vis: &VisFile, params: &ValidParams) -> Result<Reconstruction
                 seed: params.fwdfit.seed,
                 roll_deg: vis.meta.map_wcs.roll_angle_deg,
             };
-            let r = fwdfit::fit(&used, &options)?;
+            let r = fwdfit::fit_cancellable(&used, &options, cancel)?;
             parameters["fwdfit"] = json!({
                 "shape": shape,
                 "shape_requested": params.fwdfit.shape,
@@ -214,6 +232,9 @@ pub fn reconstruct(vis: &VisFile, params: &ValidParams) -> Result<Reconstruction
             (data, UNIT_FLUX_PER_ARCSEC2, diagnostics)
         }
     };
+    if cancel() {
+        return Err(ImagingError::Cancelled);
+    }
     Ok(Reconstruction {
         algorithm: params.algorithm,
         map: map(data, unit),

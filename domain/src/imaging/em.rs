@@ -233,6 +233,15 @@ impl EmSystem {
 
     /// Runs the EM iteration.
     pub fn run(&self, params: &EmParams) -> EmResult {
+        self.run_cancellable(params, &super::cancel::never)
+    }
+
+    /// [`Self::run`], stopping early when `cancel` says so between iterations.
+    pub fn run_cancellable(
+        &self,
+        params: &EmParams,
+        cancel: super::cancel::CancelCheck<'_>,
+    ) -> EmResult {
         let n = self.n;
         let k = self.y.len();
         let mut ws = self.work();
@@ -247,6 +256,9 @@ impl EmSystem {
         let mut criterion = f64::NAN;
         let mut iterations = 0;
         for iter in 1..=params.maxiter {
+            if cancel() {
+                break;
+            }
             self.forward(&x, &mut ws, &mut hx);
             if hx.iter().flatten().any(|&h| h <= 0.0 || !h.is_finite()) {
                 stop = EmStop::NonPositiveModel;

@@ -324,6 +324,16 @@ pub fn mem_ge(
     grid: &ImageGrid,
     params: &MemParams,
 ) -> Result<MemResult, MemError> {
+    mem_ge_cancellable(vis, grid, params, &super::cancel::never)
+}
+
+/// [`mem_ge`], stopping early when `cancel` says so between iterations.
+pub fn mem_ge_cancellable(
+    vis: &[Visibility],
+    grid: &ImageGrid,
+    params: &MemParams,
+    cancel: super::cancel::CancelCheck<'_>,
+) -> Result<MemResult, MemError> {
     if vis.is_empty() {
         return Err(MemError::NoVisibilities);
     }
@@ -379,6 +389,9 @@ pub fn mem_ge(
     let mut iterations = 0;
     let mut chi2 = chi0;
     for iter in 1..=params.maxiter {
+        if cancel() {
+            break;
+        }
         iterations = iter;
         x_old.assign(&x);
         // Gradient step at z: ∇χ² = 2Hᵀ(Hz − V) in scaled form.

@@ -5,6 +5,7 @@
 //! FITS and PNG files.
 
 pub mod bp;
+pub mod cancel;
 pub mod clean;
 pub mod dft;
 pub mod dispatch;
@@ -14,7 +15,7 @@ pub mod grid;
 pub mod mem;
 pub mod params;
 
-pub use dispatch::{ImagingError, reconstruct};
+pub use dispatch::{ImagingError, reconstruct, reconstruct_cancellable};
 pub use grid::{ImageGrid, Map};
 
 use serde::{Deserialize, Serialize};

@@ -120,8 +120,9 @@ fn one_algorithm(
     }
     .check()
     .map_err(|e| e.to_string())?;
-    let rec: Reconstruction =
-        domain::imaging::reconstruct(vis, &params).map_err(|e| e.to_string())?;
+    let cancelled = || input.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let rec: Reconstruction = domain::imaging::reconstruct_cancellable(vis, &params, &cancelled)
+        .map_err(|e| e.to_string())?;
     let dir = input.data_dir.join(&input.rel_dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let fits_rel = input

@@ -266,19 +266,25 @@ impl Problem {
     }
 
     /// Runs the PSO `runs` times (in parallel) and keeps the best.
-    fn best_of(&self, runs: usize, seed: u64) -> pso::PsoResult {
+    fn best_of(
+        &self,
+        runs: usize,
+        seed: u64,
+        cancel: crate::imaging::cancel::CancelCheck<'_>,
+    ) -> pso::PsoResult {
         let settings = pso::PsoSettings::for_dim(self.n_parameters());
         let results: Vec<pso::PsoResult> = (0..runs)
             .into_par_iter()
             .map(|r| {
                 let mut buf = vec![0.0; 2 * self.re.len()];
-                pso::minimise(
+                pso::minimise_cancellable(
                     |p| self.chi2_reduced(p, &mut buf),
                     &self.lower,
                     &self.upper,
                     &settings,
                     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
                         .wrapping_add(r as u64),
+                    cancel,
                 )
             })
             .collect();
@@ -365,9 +371,18 @@ fn named(s: &FittedSource) -> Vec<(&'static str, f64)> {
 
 /// Fits `vis` (offsets relative to their phase centre).
 pub fn fit(vis: &[Visibility], options: &FwdfitOptions) -> Result<FitResult, FwdfitError> {
+    fit_cancellable(vis, options, &crate::imaging::cancel::never)
+}
+
+/// [`fit`], stopping every swarm early when `cancel` says so between iterations.
+pub fn fit_cancellable(
+    vis: &[Visibility],
+    options: &FwdfitOptions,
+    cancel: crate::imaging::cancel::CancelCheck<'_>,
+) -> Result<FitResult, FwdfitError> {
     let problem = Problem::new(vis, options)?;
     let runs = runs_for(options.shape, options.sources);
-    let best = problem.best_of(runs, options.seed);
+    let best = problem.best_of(runs, options.seed, cancel);
     let mut sources = problem.sources(&best.best);
     if options.uncertainty {
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x5EED_u64);
@@ -376,7 +391,7 @@ pub fn fit(vis: &[Visibility], options: &FwdfitOptions) -> Result<FitResult, Fwd
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let r = p.best_of(runs, options.seed.wrapping_add(1000 + i as u64));
+                let r = p.best_of(runs, options.seed.wrapping_add(1000 + i as u64), cancel);
                 p.sources(&r.best)
             })
             .collect();

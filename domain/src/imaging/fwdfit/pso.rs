@@ -60,11 +60,30 @@ pub struct PsoResult {
 
 /// Minimises `f` over the box `[lower, upper]` with a generator seeded by `seed`.
 pub fn minimise<F: FnMut(&[f64]) -> f64>(
+    f: F,
+    lower: &[f64],
+    upper: &[f64],
+    settings: &PsoSettings,
+    seed: u64,
+) -> PsoResult {
+    minimise_cancellable(
+        f,
+        lower,
+        upper,
+        settings,
+        seed,
+        &crate::imaging::cancel::never,
+    )
+}
+
+/// [`minimise`], stopping early when `cancel` says so between iterations.
+pub fn minimise_cancellable<F: FnMut(&[f64]) -> f64>(
     mut f: F,
     lower: &[f64],
     upper: &[f64],
     settings: &PsoSettings,
     seed: u64,
+    cancel: crate::imaging::cancel::CancelCheck<'_>,
 ) -> PsoResult {
     let dim = lower.len();
     let nb = settings.birds.max(2);
@@ -95,6 +114,9 @@ pub fn minimise<F: FnMut(&[f64]) -> f64>(
     // Fisher–Yates shuffles leave it a permutation, so it is never rebuilt.
     let mut others: Vec<usize> = (0..nb - 1).collect();
     for iter in 1..=settings.maxiter {
+        if cancel() {
+            break;
+        }
         iterations = iter;
         for b in 0..nb {
             let mut hood_best = b;
