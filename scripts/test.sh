@@ -15,4 +15,11 @@ if ! "$venv/bin/python" -c "import sunpy.map, astropy" >/dev/null 2>&1; then
 fi
 export STIX_PYTHON="$PWD/$venv/bin/python"
 
+# The GraphiQL browser test drives Debian's Chromium with playwright-core (pinned in
+# tests/browser/package-lock.json).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    command -v npm >/dev/null || { echo "scripts/test.sh: npm is needed for the GraphiQL browser test (apt-get install npm)" >&2; exit 1; }
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+fi
+
 cargo test --workspace --no-fail-fast "$@"

@@ -10,3 +10,4 @@ pub mod runner;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod web;

@@ -1,5 +1,5 @@
 //! HTTP routes: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/ws`
-//! (graphql-transport-ws), `/healthz`.
+//! (graphql-transport-ws), `/healthz`, and the browser pages at `/` (`crate::web`).
 
 use crate::graphql::{AppSchema, AppState};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
@@ -57,7 +57,7 @@ async fn healthz(state: Data<&AppState>) -> poem::Response {
 
 /// The service's routes with the schema and state attached.
 pub fn build(schema: AppSchema, state: AppState) -> impl poem::Endpoint + 'static {
-    Route::new()
+    crate::web::routes(Route::new())
         .at("/graphql", get(graphiql).post(graphql))
         .at("/ws", get(ws))
         .at("/healthz", get(healthz))
