@@ -2,8 +2,10 @@
 
 Usage: python3 sunpy_check.py FILE.fits
 
+Opens the file with the plain call `sunpy.map.Map(path)`, which must return exactly one map
+(the CLEAN residual and the component/source lists are binary tables, which sunpy skips).
 Prints one JSON object on stdout (for the first map when sunpy returns several):
-  n_maps, other_maps_peak_world_arcsec (e.g. RESIDUAL), peak_index [iy, ix],
+  n_maps, peak_index [iy, ix],
   peak_world_arcsec [Tx, Ty] (world coordinate of the brightest pixel),
   observer {lon_deg, lat_deg, radius_m}, date / date_start / date_average / date_end (ISO),
   rsun_meters, rsun_obs_arcsec, unit, warnings (messages raised while loading and querying),
@@ -56,11 +58,11 @@ def main(path):
     out = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        maps = sunpy.map.Map(path)
-        # A CLEAN file holds two images (map + RESIDUAL), so sunpy returns a list.
-        maps = maps if isinstance(maps, list) else [maps]
+        # The plain call users make: one file, one map (a list would mean a second map).
+        m = sunpy.map.Map(path)
+        maps = m if isinstance(m, list) else [m]
         out["n_maps"] = len(maps)
-        out["other_maps_peak_world_arcsec"] = [peak_world(x)[1] for x in maps[1:]]
+        out["is_generic_map"] = isinstance(m, sunpy.map.GenericMap)
         m = maps[0]
         data = np.asarray(m.data, dtype=float)
         (iy, ix), world_arcsec = peak_world(m)
@@ -107,8 +109,10 @@ def main(path):
             ext["clean_units"] = [
                 hdul["CLEAN_COMPONENTS"].header.get(f"TUNIT{i}") for i in range(1, 6)
             ]
+        ext["kinds"] = [type(hdu).__name__ for hdu in hdul]
         if "RESIDUAL" in names:
-            r = np.asarray(hdul["RESIDUAL"].data, dtype=float)
+            # One row, one (n, n) array column (TDIM1).
+            r = np.asarray(hdul["RESIDUAL"].data["RESIDUAL"][0], dtype=float)
             ry, rx = np.unravel_index(np.nanargmax(r), r.shape)
             ext["residual_shape"] = list(r.shape)
             ext["residual_peak_index"] = [int(ry), int(rx)]

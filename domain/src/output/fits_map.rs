@@ -5,7 +5,9 @@
 //!
 //! Layout of the file:
 //! - primary HDU: the map as **f64** (`BITPIX = -64`), `data[[iy, ix]]` with FITS axis 1 = x = ix;
-//! - CLEAN only: `CLEAN_COMPONENTS` (binary table) and `RESIDUAL` (f64 image with the same WCS);
+//! - CLEAN only: `CLEAN_COMPONENTS` (binary table) and `RESIDUAL` (binary table, one row, one
+//!   `(n,n)` f64 array column on the primary's grid; a table, so `sunpy.map.Map(path)` returns
+//!   exactly one map);
 //! - VIS_FWDFIT only: `FWDFIT_SOURCES` (binary table).
 //!
 //! `CRLN_OBS`/`CRLT_OBS` are deliberately not written (section F: wrong in L1, and conflicting
@@ -73,6 +75,71 @@ pub fn write_map_fits(
             .open()
             .map_err(fits)?;
         plan.write(&mut f).map_err(fits)
+    })
+}
+
+/// The geometry keys of a map written by [`write_map_fits`], read back (what a reproduction
+/// script needs besides the database row).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MapKeys {
+    /// `DATE-BEG`, `DATE-END`: the actual interval, UTC.
+    pub date_beg: String,
+    /// See `date_beg`.
+    pub date_end: String,
+    /// `STXCEN_X`, `STXCEN_Y`: map centre in the STIX frame, arcsec.
+    pub center_stix_arcsec: [f64; 2],
+    /// `CRVAL1`, `CRVAL2`: map centre, HPC arcsec.
+    pub center_hpc_arcsec: [f64; 2],
+    /// `HGLN_OBS`, `HGLT_OBS` (deg) and `DSUN_OBS` (m): the observer.
+    pub observer_lon_lat_deg: [f64; 2],
+    /// `DSUN_OBS`, m.
+    pub observer_distance_m: f64,
+    /// `ROLL_ANG`, deg.
+    pub roll_deg: f64,
+    /// `STX_X`, `STX_Y`: pointing used, arcsec.
+    pub pointing_arcsec: [f64; 2],
+    /// `CDELT1`: pixel size, arcsec.
+    pub pixel_arcsec: f64,
+    /// `NAXIS1`: image side, pixels.
+    pub size_px: usize,
+    /// `FLNM_AUX`: the aspect file (`none` when none was used).
+    pub aux_file: String,
+}
+
+/// Reads the [`MapKeys`] of the map at `path`.
+pub fn read_map_keys(path: &Path) -> Result<MapKeys, OutputError> {
+    let err = |source| OutputError::Fits {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = FitsFile::open(path).map_err(err)?;
+    let hdu = f.primary_hdu().map_err(err)?;
+    let mut num = |k: &str| hdu.read_key::<f64>(&mut f, k).map_err(err);
+    let keys = [
+        "STXCEN_X", "STXCEN_Y", "CRVAL1", "CRVAL2", "HGLN_OBS", "HGLT_OBS", "DSUN_OBS", "ROLL_ANG",
+        "STX_X", "STX_Y", "CDELT1", "NAXIS1",
+    ];
+    let mut v = [0.0; 12];
+    for (slot, k) in v.iter_mut().zip(keys) {
+        *slot = num(k)?;
+    }
+    let mut text = |k: &str| {
+        hdu.read_key::<String>(&mut f, k)
+            .map(|s| s.trim_end_matches('&').trim().to_string())
+            .map_err(err)
+    };
+    Ok(MapKeys {
+        date_beg: text("DATE-BEG")?,
+        date_end: text("DATE-END")?,
+        aux_file: text("FLNM_AUX")?,
+        center_stix_arcsec: [v[0], v[1]],
+        center_hpc_arcsec: [v[2], v[3]],
+        observer_lon_lat_deg: [v[4], v[5]],
+        observer_distance_m: v[6],
+        roll_deg: v[7],
+        pointing_arcsec: [v[8], v[9]],
+        pixel_arcsec: v[10],
+        size_px: v[11] as usize,
     })
 }
 
@@ -191,16 +258,7 @@ impl<'a> FitsPlan<'a> {
 
         if let Some(clean) = &self.rec.clean {
             self.write_clean_components(f, clean)?;
-            let desc = ImageDescription {
-                data_type: ImageType::Double,
-                dimensions: &[self.n, self.n],
-            };
-            let hdu = f.create_image("RESIDUAL", &desc)?;
-            hdu.write_image(f, &standard_layout(&clean.residual))?;
-            let mut h = Cards::new(f, hdu)?;
-            self.write_wcs(&mut h)?;
-            self.write_observation(&mut h)?;
-            h.str("CONTENT", "CLEAN residual map (per arcsec2)", "")?;
+            self.write_residual(f, &clean.residual)?;
         }
         if let Some(fwd) = &self.rec.fwdfit {
             self.write_fwdfit_sources(f, &fwd.sources)?;
@@ -435,6 +493,33 @@ impl<'a> FitsPlan<'a> {
             clean.beam_fwhm_arcsec,
             "[arcsec] clean beam FWHM",
         )?;
+        Ok(())
+    }
+
+    /// The CLEAN residual as a one-row binary table (column `RESIDUAL`, `TDIM = (n,n)`), so
+    /// that plain `sunpy.map.Map(path)` returns exactly one map: sunpy turns every image HDU
+    /// into a map but skips tables. astropy reads it back as
+    /// `hdul["RESIDUAL"].data["RESIDUAL"][0]`, shape `(n, n)` like the primary image.
+    fn write_residual(
+        &self,
+        f: &mut FitsFile,
+        residual: &ndarray::Array2<f64>,
+    ) -> fitsio::errors::Result<()> {
+        let desc = ColumnDescription::new("RESIDUAL")
+            .with_type(ColumnDataType::Double)
+            .that_repeats(self.n * self.n)
+            .create()?;
+        let hdu = f.create_table("RESIDUAL", &[desc])?;
+        hdu.write_col(f, "RESIDUAL", &standard_layout(residual))?;
+        let mut h = Cards::new(f, hdu)?;
+        h.str(
+            "TDIM1",
+            &format!("({n},{n})", n = self.n),
+            "array shape (x, y)",
+        )?;
+        h.str("TUNIT1", &self.rec.map.unit, "")?;
+        h.str("CONTENT", "CLEAN residual map", "")?;
+        h.comment("One row; the array has the pixel grid and WCS of the primary image.")?;
         Ok(())
     }
 
