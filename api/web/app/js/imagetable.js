@@ -143,10 +143,10 @@ export function imageTable(holder, load, { caption = 'Images' } = {}) {
           h('a', { href: img.pngUrl, target: '_blank' }, 'PNG'),
           h('a', { href: img.fitsUrl, download: '' }, 'FITS'),
           h('a', { href: img.pythonScriptUrl, download: '' }, 'Python'),
-          h('a', { href: img.idlScriptUrl, download: '' }, 'IDL')),
-        h('td', {}, provenance(img)));
+          h('a', { href: img.idlScriptUrl, download: '' }, 'IDL'),
+          provenance(img)));
     });
-    render(tableWrap, h('table', { id: 'images' },
+    render(tableWrap, h('table', { id: 'images', class: 'compact' },
       h('caption', { class: 'muted', style: 'text-align:left' }, caption),
       h('thead', {}, h('tr', {},
         h('th', { scope: 'col' }, all),
@@ -158,8 +158,7 @@ export function imageTable(holder, load, { caption = 'Images' } = {}) {
         h('th', { scope: 'col' }, 'Science data UID'),
         h('th', { scope: 'col' }, 'Algorithm'),
         h('th', { scope: 'col' }, 'Quality'),
-        h('th', { scope: 'col' }, 'Files'),
-        h('th', { scope: 'col' }, 'Provenance'))),
+        h('th', { scope: 'col' }, 'Files and provenance'))),
       h('tbody', {}, rows)));
     const prev = h('button', { type: 'button', class: 'secondary', disabled: page === 0 }, '← Previous 100');
     const next = h('button', { type: 'button', class: 'secondary', disabled: !conn.pageInfo.hasNextPage }, 'Next 100 →');

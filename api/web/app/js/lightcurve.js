@@ -42,6 +42,7 @@ export function lightCurvePlot(container, lc, options = {}) {
         label: `${b.lowKev}–${b.highKev} keV`,
         stroke: BAND_COLOURS[i % BAND_COLOURS.length],
         width: 1.5,
+        points: { show: false },
         paths: uPlot.paths.stepped({ align: 0 }),
         value: (u, v) => (v == null ? '–' : Math.round(v).toLocaleString('en-US')),
       })),

@@ -72,8 +72,8 @@ export default async function flares(main) {
   if (params.get('before')) { vars.last = PAGE; vars.before = params.get('before'); } else { vars.first = PAGE; vars.after = params.get('after') || undefined; }
 
   const form = h('form', { class: 'filters', method: 'get', action: '/', 'aria-label': 'Filter flares' },
-    h('label', {}, 'Peak from (UTC date)', h('input', { type: 'date', name: 'from', value: params.get('from') || '' })),
-    h('label', {}, 'Peak to (UTC date)', h('input', { type: 'date', name: 'to', value: params.get('to') || '' })),
+    h('label', {}, 'Flares from (UTC date)', h('input', { type: 'date', name: 'from', value: params.get('from') || '' })),
+    h('label', {}, 'Flares to (UTC date)', h('input', { type: 'date', name: 'to', value: params.get('to') || '' })),
     h('label', {}, 'Minimum 4–10 keV peak counts', h('input', { type: 'number', name: 'minCounts', min: 0, step: 'any', value: params.get('minCounts') || '' })),
     h('label', {}, 'Images',
       h('select', { name: 'hasImages' },
