@@ -94,10 +94,13 @@ const scenarios = {
     const shown = rows.map((r) => r.id).sort();
     if (JSON.stringify(shown) !== JSON.stringify(expected)) throw new Error(`rows ${shown} != flares ${expected}`);
     for (const r of rows) if (r.href !== `/flare/${r.id}`) throw new Error(`row ${r.id} links to ${r.href}`);
-    const thumbs = await page.$$eval('#flares img.thumb', (imgs) => imgs.filter((i) => i.complete && i.naturalWidth > 0).length);
+    // Every flare with images gets the thumbnail of its best 4–10 keV image.
+    const withImages = api.data.flares.nodes.filter((f) => f.imageCount > 0).map((f) => String(f.flareId)).sort();
+    await page.waitForFunction((n) => [...document.querySelectorAll('#flares img.thumb')]
+      .filter((i) => i.complete && i.naturalWidth > 0).length === n, withImages.length);
+    const thumbs = await page.$$eval('#flares img.thumb', (imgs) => imgs.length);
     await shot(page, 'flares');
     // The filter state is in the URL: a link reproduces the view.
-    const withImages = api.data.flares.nodes.filter((f) => f.imageCount > 0).map((f) => String(f.flareId)).sort();
     await page.goto(`${base}/?hasImages=yes&sort=peakCounts&dir=desc`);
     await ready(page);
     await page.waitForSelector('#flares tbody tr');

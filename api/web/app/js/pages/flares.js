@@ -15,12 +15,27 @@ const QUERY = `query Flares($first: Int, $after: String, $last: Int, $before: St
       flareId peakTime goesClass attenuatorIn imageCount
       peakCounts { kev410 }
       location { xArcsec yArcsec }
-      images(first: 30, filter: { energyKev: 7 }) {
-        nodes { id algorithm timeStart timeEnd pngUrl }
-      }
     }
   }
 }`;
+
+/** The fields of a thumbnail candidate. */
+const THUMB_FIELDS = 'id algorithm timeStart timeEnd pngUrl';
+
+/**
+ * One query for the thumbnails of the flares shown (drawn after the table): per flare, the
+ * 4–10 keV images whose interval holds the peak, and a few others in case none does.
+ */
+function thumbnailQuery(flares) {
+  const vars = flares.map((f, i) => `$f${i}: BigInt!, $t${i}: DateTime!`).join(', ');
+  const parts = flares.map((f, i) => `f${i}: flare(flareId: $f${i}) {
+    peak: images(first: 12, filter: { energyKev: 7, time: { from: $t${i}, to: $t${i} } }) { nodes { ${THUMB_FIELDS} } }
+    any: images(first: 5, filter: { energyKev: 7 }) { nodes { ${THUMB_FIELDS} } }
+  }`).join('\n');
+  const variables = {};
+  flares.forEach((f, i) => { variables[`f${i}`] = f.flareId; variables[`t${i}`] = f.peakTime; });
+  return [`query Thumbnails(${vars}) {\n${parts}\n}`, variables];
+}
 
 const GRADE_RANK = { GOOD: 0, FAIR: 1, POOR: 2 };
 const ALG_RANK = { CLEAN: 0, MEM: 1, EM: 2, FWDFIT: 3, BP: 4, BP_UNIFORM: 5 };
@@ -114,7 +129,6 @@ export default async function flares(main) {
         label, active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''));
   };
   const rows = data.nodes.map((f) => {
-    const best = f.images?.nodes?.length ? bestImage(f.images.nodes, f.peakTime) : null;
     return h('tr', { dataset: { flareId: f.flareId } },
       h('td', {}, h('a', { href: `/flare/${f.flareId}` }, String(f.flareId))),
       h('td', {}, utc(f.peakTime)),
@@ -123,10 +137,7 @@ export default async function flares(main) {
       h('td', {}, hpc(f.location)),
       h('td', {}, f.attenuatorIn === null || f.attenuatorIn === undefined ? '–' : (f.attenuatorIn ? 'in' : 'out')),
       h('td', { class: 'num' }, String(f.imageCount)),
-      h('td', {}, best
-        ? h('a', { href: `/flare/${f.flareId}`, tabindex: -1, 'aria-hidden': 'true' },
-          h('img', { class: 'thumb', src: best.pngUrl, alt: '', loading: 'lazy', width: 64, height: 64 }))
-        : ''));
+      h('td', { class: 'thumb-cell' }));
   });
   const table = h('table', { id: 'flares' },
     h('caption', { class: 'muted', style: 'text-align:left' }, 'STIX flares; times are UTC at Solar Orbiter'),
@@ -145,4 +156,23 @@ export default async function flares(main) {
     pi.hasPreviousPage ? h('a', { href: link(base, { before: pi.startCursor }), rel: 'prev' }, '← Previous') : h('span', { class: 'muted' }, '← Previous'),
     pi.hasNextPage ? h('a', { href: link(base, { after: pi.endCursor }), rel: 'next' }, 'Next →') : h('span', { class: 'muted' }, 'Next →'));
   render(tableHolder, table, pager);
+
+  const withImages = data.nodes.filter((f) => f.imageCount > 0);
+  if (!withImages.length) return;
+  try {
+    const [q, v] = thumbnailQuery(withImages);
+    const t = await gql(q, v);
+    withImages.forEach((f, i) => {
+      const r = t[`f${i}`];
+      const candidates = r.peak.nodes.length ? r.peak.nodes : r.any.nodes;
+      const best = candidates.length ? bestImage(candidates, f.peakTime) : null;
+      const cell = table.querySelector(`tr[data-flare-id="${f.flareId}"] .thumb-cell`);
+      if (best && cell) {
+        render(cell, h('a', { href: `/flare/${f.flareId}`, tabindex: -1, 'aria-hidden': 'true' },
+          h('img', { class: 'thumb', src: best.pngUrl, alt: '', width: 64, height: 64, title: `${best.algorithm}, ${utc(best.timeStart)}` })));
+      }
+    });
+  } catch (e) {
+    status.append(' ', errorBox(e));
+  }
 }
