@@ -3,6 +3,8 @@
 
 pub mod archive;
 pub mod cli;
+pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod inbox;
 pub mod routes;
@@ -11,3 +13,4 @@ pub mod settings;
 pub mod startup;
 pub mod telemetry;
 pub mod web;
+pub mod ws;

@@ -1,30 +1,109 @@
-//! HTTP routes: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/ws`
-//! (graphql-transport-ws), `/healthz`, and the browser pages at `/` (`crate::web`).
+//! HTTP routes: `POST /graphql` (body size limit → 413), GraphiQL on `GET /graphql` (assets
+//! embedded, under `/graphiql/`),
+//! subscriptions on `/ws` (graphql-transport-ws), `/healthz`, CSV exports under `/export/`;
+//! CORS when origins are set.
+//! The browser pages at `/` and their files under `/app/` (`crate::web`).
 
 use crate::graphql::{AppSchema, AppState};
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql_poem::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_poem::{GraphQLProtocol, GraphQLResponse};
+use poem::error::ReadBodyError;
 use poem::http::StatusCode;
-use poem::middleware::Tracing;
+use poem::middleware::{Cors, Tracing};
 use poem::web::websocket::WebSocket;
-use poem::web::{Data, Html, Json};
-use poem::{EndpointExt, IntoResponse, Route, get, handler};
+use poem::web::{Data, Json};
+use poem::{Body, EndpointExt, IntoResponse, Request, Route, get, handler};
 use sea_orm::ConnectionTrait;
 
-#[handler]
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/ws")
-            .title("stix-archive GraphiQL")
-            .finish(),
+/// HTTP-level options of the routes (from `[server]`).
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Largest accepted request body, bytes.
+    pub body_limit_bytes: usize,
+    /// `STIX__SERVER__CORS_ORIGINS`: `*`, a comma-separated list, or none.
+    pub cors_origins: Option<String>,
+}
+
+/// The body limit, as request data.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimit(usize);
+
+/// A JSON error response in GraphQL's shape, with `extensions.code`.
+fn http_error(status: StatusCode, code: &str, message: String) -> poem::Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    Json(body).with_status(status).into_response()
+}
+
+fn too_large(limit: usize) -> poem::Response {
+    http_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("the request body is larger than the limit of {limit} bytes"),
     )
 }
 
+/// The CORS middleware for `origins`, or `None` when no origin is allowed.
+fn cors(origins: Option<&str>) -> Option<Cors> {
+    let list: Vec<&str> = origins
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    let base = Cors::new()
+        .allow_methods(["GET", "POST", "OPTIONS"])
+        .allow_headers(["content-type", "authorization"])
+        .max_age(86400);
+    Some(if list.contains(&"*") {
+        base
+    } else {
+        base.allow_origins(list)
+    })
+}
+
 #[handler]
-async fn graphql(schema: Data<&AppSchema>, req: GraphQLRequest) -> GraphQLResponse {
-    schema.execute(req.0).await.into()
+async fn graphql(
+    schema: Data<&AppSchema>,
+    limit: Data<&BodyLimit>,
+    req: &Request,
+    body: Body,
+) -> poem::Response {
+    let limit = limit.0.0;
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    let bytes = match body.into_bytes_limit(limit).await {
+        Ok(b) => b,
+        Err(ReadBodyError::PayloadTooLarge) => return too_large(limit),
+        Err(e) => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("cannot read the request body: {e}"),
+            );
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the body is not a GraphQL request in JSON: {e}"),
+            );
+        }
+    };
+    GraphQLResponse::from(schema.execute(request).await).into_response()
 }
 
 #[handler]
@@ -36,7 +115,7 @@ async fn ws(
     let schema = schema.clone();
     websocket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| GraphQLWebSocket::new(stream, schema, protocol).serve())
+        .on_upgrade(move |stream| crate::ws::serve(stream, schema, protocol.0))
 }
 
 #[handler]
@@ -56,12 +135,23 @@ async fn healthz(state: Data<&AppState>) -> poem::Response {
 }
 
 /// The service's routes with the schema and state attached.
-pub fn build(schema: AppSchema, state: AppState) -> impl poem::Endpoint + 'static {
-    crate::web::routes(Route::new())
-        .at("/graphql", get(graphiql).post(graphql))
+pub fn build(
+    schema: AppSchema,
+    state: AppState,
+    options: &HttpOptions,
+) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+    let app = crate::web::routes(Route::new())
+        .at("/graphql", get(crate::graphiql::page).post(graphql))
+        .at("/graphiql/:file", get(crate::graphiql::asset))
         .at("/ws", get(ws))
         .at("/healthz", get(healthz))
+        .at("/export/flares.csv", get(crate::export::flares_csv))
+        .at("/export/images.csv", get(crate::export::images_csv))
         .data(schema)
         .data(state)
-        .with(Tracing)
+        .data(BodyLimit(options.body_limit_bytes));
+    match cors(options.cors_origins.as_deref()) {
+        Some(c) => app.with(c).with(Tracing).boxed(),
+        None => app.with(Tracing).boxed(),
+    }
 }

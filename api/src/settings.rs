@@ -22,6 +22,14 @@ pub struct ServerSettings {
     pub bind: String,
     /// Seconds running requests and jobs get to finish at shutdown.
     pub shutdown_grace_seconds: u64,
+    /// Largest accepted request body in bytes (`STIX__SERVER__BODY_LIMIT_BYTES`); a larger
+    /// one is answered with HTTP 413 before it is parsed.
+    pub body_limit_bytes: usize,
+    /// Origins allowed to call the API from a browser (`STIX__SERVER__CORS_ORIGINS`): a
+    /// comma-separated list of origins or `*`; unset or empty: no CORS headers (`demo`
+    /// defaults to `*`).
+    #[serde(default)]
+    pub cors_origins: Option<String>,
 }
 
 /// `[database]`: where the archive lives.
@@ -119,6 +127,7 @@ pub const DEFAULTS_TOML: &str = r#"
 [server]
 bind = "127.0.0.1:8000"
 shutdown_grace_seconds = 30
+body_limit_bytes = 262144
 
 [database]
 url = "sqlite://./data/stix-archive.sqlite"
@@ -137,8 +146,8 @@ concurrency = 2
 stale_after_seconds = 300
 
 [graphql]
-max_depth = 12
-max_complexity = 2000
+max_depth = 15
+max_complexity = 5000
 
 [log]
 format = "pretty"
@@ -244,6 +253,21 @@ mod tests {
         assert_eq!(s.preview.policy.min_counts, 5000.0);
         assert!(
             Settings::load_from(None, env(&[("STIX__PREVIEW__POLICY__MIN_COUNTS", "-1")])).is_err()
+        );
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.server.body_limit_bytes, 256 * 1024);
+        assert_eq!(s.server.cors_origins, None);
+        let s = Settings::load_from(
+            None,
+            env(&[(
+                "STIX__SERVER__CORS_ORIGINS",
+                "https://a.example,https://b.example",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.server.cors_origins.as_deref(),
+            Some("https://a.example,https://b.example")
         );
     }
 

@@ -140,6 +140,7 @@ pub struct Application {
     worker_state: Arc<WorkerState>,
     inbox: Option<std::path::PathBuf>,
     preview: jobs::pipeline::PipelineSettings,
+    http: routes::HttpOptions,
 }
 
 impl Application {
@@ -177,6 +178,10 @@ impl Application {
             worker_state,
             inbox: settings.storage.inbox.clone(),
             preview: settings.preview.clone(),
+            http: routes::HttpOptions {
+                body_limit_bytes: settings.server.body_limit_bytes,
+                cors_origins: settings.server.cors_origins.clone(),
+            },
         })
     }
 
@@ -222,7 +227,7 @@ impl Application {
                 stopped(rx.clone()),
             ));
         }
-        let app = routes::build(self.schema.clone(), self.state.clone());
+        let app = routes::build(self.schema.clone(), self.state.clone(), &self.http);
         let http = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
             app,
             stopped(rx.clone()),

@@ -28,7 +28,7 @@ async fn health_graphiql_and_empty_archive() {
     assert_eq!(r, json!({ "data": { "flares": { "totalCount": 0 } } }));
     for q in [
         "{ scienceFiles(first: 100) { totalCount edges { cursor } pageInfo { hasNextPage } } }",
-        "{ images(first: 1000, filter: { algorithm: \"clean\" }) { totalCount pageInfo { hasNextPage } } }",
+        "{ images(first: 100, filter: { algorithm: CLEAN }) { totalCount pageInfo { hasNextPage } } }",
     ] {
         let r = app.graphql(q, json!({})).await;
         assert!(r.get("errors").is_none(), "{r}");

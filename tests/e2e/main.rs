@@ -3,9 +3,12 @@
 //! `TEST_DATABASE_URL` is set), real HTTP and WebSocket clients. Waits are on events with
 //! timeouts, never fixed sleeps.
 
+mod archive_api;
 mod archive_pages;
 mod basics;
+mod graphiql;
 mod jobs_ws;
 mod migrations;
 mod pipeline;
+mod protocol;
 mod support;

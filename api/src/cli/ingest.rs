@@ -137,6 +137,12 @@ pub async fn demo(settings: &Settings, sample: Option<&Path>) -> Result<(), Stri
             missing.display()
         ));
     }
+    // The demo is for trying frontends against: any origin may call it unless configured.
+    let mut settings = settings.clone();
+    if settings.server.cors_origins.is_none() {
+        settings.server.cors_origins = Some("*".to_string());
+    }
+    let settings = &settings;
     let app = Application::build(settings)
         .await
         .map_err(|e| e.to_string())?;

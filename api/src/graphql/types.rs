@@ -1,5 +1,6 @@
 //! GraphQL object types. Database rows are mapped into these; they are never exposed as is.
 
+use super::global_id::{NodeKind, encode};
 use super::scalars::BigInt;
 use async_graphql::{ID, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -43,7 +44,7 @@ pub struct Flare {
     /// Row id (not exposed).
     #[graphql(skip)]
     pub row_id: i64,
-    /// Public id (the STIX flare id as text).
+    /// Global id (Relay `Node`), URL-safe.
     pub id: ID,
     /// STIX-style flare id `YYMMDDHHMM` of the peak.
     pub flare_id: BigInt,
@@ -61,15 +62,19 @@ pub struct Flare {
     pub attenuator_in: Option<bool>,
     /// Location, when known.
     pub location: Option<HpcPosition>,
-    /// `flare_list` or `detected`.
-    pub source: String,
+    /// Where the flare came from, as stored.
+    #[graphql(skip)]
+    pub source_db: String,
+    /// Where the location came from, as stored.
+    #[graphql(skip)]
+    pub location_source_db: Option<String>,
 }
 
 impl From<flare::Model> for Flare {
     fn from(m: flare::Model) -> Self {
         Self {
             row_id: m.id,
-            id: ID(m.flare_id.to_string()),
+            id: ID(encode(NodeKind::Flare, &m.flare_id.to_string())),
             flare_id: BigInt(m.flare_id),
             start_time: m.start_time,
             peak_time: m.peak_time,
@@ -84,20 +89,29 @@ impl From<flare::Model> for Flare {
             goes_class: m.goes_class,
             attenuator_in: m.attenuator_in,
             location: position(m.location_hpc_x_arcsec, m.location_hpc_y_arcsec),
-            source: m.source,
+            source_db: m.source,
+            location_source_db: m.location_source,
         }
     }
 }
 
 /// An ingested STIX file.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct ScienceFile {
-    /// Public id (the SHA-256 of the file).
+    /// Row id (not exposed).
+    #[graphql(skip)]
+    pub row_id: i64,
+    /// Global id (Relay `Node`), URL-safe; its key is `<request uid>:<version>`.
     pub id: ID,
     /// STIX request unique id.
     pub request_uid: BigInt,
-    /// `FLARE_PIXEL_DATA`, `BACKGROUND` or `ASPECT`.
-    pub product_kind: String,
+    /// What the file holds, as stored.
+    #[graphql(skip)]
+    pub product_kind_db: String,
+    /// Path of the archived copy, relative to the data directory.
+    #[graphql(skip)]
+    pub stored_path: String,
     /// File name.
     pub file_name: String,
     /// Product version.
@@ -127,9 +141,14 @@ pub struct ScienceFile {
 impl From<science_file::Model> for ScienceFile {
     fn from(m: science_file::Model) -> Self {
         Self {
-            id: ID(m.sha256.clone()),
+            row_id: m.id,
+            id: ID(encode(
+                NodeKind::ScienceFile,
+                &format!("{}:{}", m.request_uid, m.version),
+            )),
             request_uid: BigInt(m.request_uid),
-            product_kind: m.product_kind.to_uppercase(),
+            product_kind_db: m.product_kind,
+            stored_path: m.stored_path,
             file_name: m.file_name,
             version: m.version,
             is_latest: m.is_latest,
@@ -148,13 +167,37 @@ impl From<science_file::Model> for ScienceFile {
 
 /// A reconstructed X-ray image.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Image {
-    /// Public id.
+    /// Row id (not exposed).
+    #[graphql(skip)]
+    pub row_id: i64,
+    /// Global id (Relay `Node`), URL-safe; download URLs embed it.
     pub id: ID,
-    /// `PREVIEW` or `USER`.
-    pub kind: String,
-    /// Algorithm (`bp`, `bp-uniform`, `clean`, `mem`, `em`, `fwdfit`).
-    pub algorithm: String,
+    /// Public UUID (the key inside the global id).
+    #[graphql(skip)]
+    pub public_id: uuid::Uuid,
+    /// Preview or user image, as stored.
+    #[graphql(skip)]
+    pub kind_db: String,
+    /// Algorithm, as stored.
+    #[graphql(skip)]
+    pub algorithm_db: String,
+    /// The science file's row.
+    #[graphql(skip)]
+    pub science_file_row: i64,
+    /// The background file's row.
+    #[graphql(skip)]
+    pub background_file_row: Option<i64>,
+    /// The flare's row.
+    #[graphql(skip)]
+    pub flare_row: Option<i64>,
+    /// FITS path relative to the data directory.
+    #[graphql(skip)]
+    pub fits_path: String,
+    /// PNG path relative to the data directory.
+    #[graphql(skip)]
+    pub png_path: Option<String>,
     /// Actual lower band edge, keV.
     pub energy_low_kev: f64,
     /// Actual upper band edge, keV.
@@ -190,9 +233,16 @@ pub struct Image {
 impl From<image::Model> for Image {
     fn from(m: image::Model) -> Self {
         Self {
-            id: ID(m.public_id.to_string()),
-            kind: m.kind.to_uppercase(),
-            algorithm: m.algorithm,
+            row_id: m.id,
+            id: ID(encode(NodeKind::Image, &m.public_id.to_string())),
+            public_id: m.public_id,
+            kind_db: m.kind,
+            algorithm_db: m.algorithm,
+            science_file_row: m.science_file_id,
+            background_file_row: m.background_file_id,
+            flare_row: m.flare_id,
+            fits_path: m.fits_path,
+            png_path: m.png_path,
             energy_low_kev: m.energy_low_kev,
             energy_high_kev: m.energy_high_kev,
             time_start: m.time_start,
@@ -278,39 +328,5 @@ impl From<jobs::store::entities::preview_skip::Model> for PreviewSkip {
             reason: m.reason,
             policy_version: m.policy_version,
         }
-    }
-}
-
-#[async_graphql::ComplexObject]
-impl Flare {
-    /// Preview images that were planned but not made, with the reason.
-    async fn preview_skips(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> async_graphql::Result<Vec<PreviewSkip>> {
-        use jobs::store::entities::preview_skip;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-        let st = ctx.data::<super::AppState>()?;
-        let rows = preview_skip::Entity::find()
-            .filter(preview_skip::Column::FlareId.eq(self.row_id))
-            .order_by_asc(preview_skip::Column::EnergyLowKev)
-            .order_by_asc(preview_skip::Column::TimeStart)
-            .all(&st.db)
-            .await
-            .map_err(super::error::ApiError::from)?;
-        Ok(rows.into_iter().map(PreviewSkip::from).collect())
-    }
-
-    /// Number of images of this flare in the archive.
-    async fn image_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<i64> {
-        use jobs::store::entities::image;
-        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-        let st = ctx.data::<super::AppState>()?;
-        let n = image::Entity::find()
-            .filter(image::Column::FlareId.eq(self.row_id))
-            .count(&st.db)
-            .await
-            .map_err(super::error::ApiError::from)?;
-        Ok(n as i64)
     }
 }
