@@ -185,7 +185,6 @@ const scenarios = {
     if (code !== 'UNAUTHENTICATED') throw new Error(`a submission without a token answered ${JSON.stringify(r)}`);
     await page.goto(`${base}/science-file/${M12_FILE}`);
     await ready(page);
-    await page.waitForSelector('#images tbody tr');
     await page.waitForSelector('#lightcurve[data-ready=true]');
     await shot(page, 'science-file-preview');
     return { code };
