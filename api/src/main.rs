@@ -36,6 +36,9 @@ enum Command {
         /// Also make the previews here and wait until they are done (batch reprocessing).
         #[arg(long)]
         wait: bool,
+        /// Print one machine-readable JSON report on stdout instead of one line per file.
+        #[arg(long)]
+        json: bool,
         /// Files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -76,7 +79,7 @@ async fn main() -> ExitCode {
         }
         Command::Visibilities(a) => Err(api::cli::science::visibilities(a)),
         Command::Locate(a) => Err(api::cli::science::locate(a)),
-        Command::Image(a) => Err(api::cli::image::image(a)),
+        Command::Image(a) => return finish_with_status(api::cli::image::image(a)),
         other => Ok(other),
     };
     let command = match one_shot {
@@ -99,7 +102,9 @@ async fn main() -> ExitCode {
     finish(match command {
         Command::Worker => worker(&settings).await,
         Command::Migrate { down } => migrate(&settings, down).await,
-        Command::Ingest { wait, paths } => api::cli::ingest::ingest(&settings, &paths, wait).await,
+        Command::Ingest { wait, json, paths } => {
+            api::cli::ingest::ingest(&settings, &paths, wait, json).await
+        }
         Command::Demo { sample } => api::cli::ingest::demo(&settings, sample.as_deref()).await,
         _ => serve(&settings).await,
     })
@@ -112,6 +117,17 @@ fn finish(result: Result<(), String>) -> ExitCode {
         Err(message) => {
             eprintln!("stix-archive: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit status of a command that chooses its own failure status.
+fn finish_with_status(result: Result<(), api::cli::Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("stix-archive: {}", f.message);
+            ExitCode::from(f.status)
         }
     }
 }

@@ -154,6 +154,7 @@ fn visibilities_writes_stix_vis_json_that_reads_back() {
             "4-10",
             "--center",
             "75.2917910115992,-823.1204771145659",
+            "--no-elut",
             "--out",
             out_path.to_str().unwrap(),
         ])

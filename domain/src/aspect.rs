@@ -339,6 +339,12 @@ impl AspectFile {
     fn read_inner(path: &Path, file_name: String) -> Result<AspectFile, AspectError> {
         let mut f = Fits::open(path)?;
         let p = f.path().to_string();
+        // Structure and DATASUM/CHECKSUM, as for L1 files (issue #11).
+        crate::l1::checksum::check_file(path).map_err(|(code, reason)| L1Error::Rejected {
+            path: p.clone(),
+            code,
+            reason,
+        })?;
         let not = |reason: String| AspectError::NotAspectFile {
             path: p.clone(),
             reason,

@@ -124,8 +124,12 @@ fn uv_of(sense: f64, pf: f64, of_deg: f64, pr: f64, or_deg: f64) -> (f64, f64) {
 }
 
 fn parse_subcollimators(text: &str) -> Result<Vec<Subcollimator>, String> {
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty table")?.split(',').collect();
+    let mut records = crate::csv_table::records(text);
+    let header: Vec<String> = records
+        .next()
+        .ok_or("empty table")?
+        .map_err(|e| e.to_string())?
+        .1;
     let col = |name: &str| {
         header
             .iter()
@@ -147,16 +151,15 @@ fn parse_subcollimators(text: &str) -> Result<Vec<Subcollimator>, String> {
     let c_ti = col("transm_10_15keV_intercept")?;
     let c_ts = col("transm_10_15keV_slope_per_deg")?;
     let mut out = Vec::with_capacity(N_DETECTORS);
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = line.split(',').collect();
+    for rec in records {
+        let (line, f) = rec.map_err(|e| e.to_string())?;
         let num = |i: usize| -> Result<f64, String> {
             f.get(i)
-                .ok_or(format!("short row {line}"))?
-                .trim()
+                .ok_or(format!("short row on line {line}"))?
                 .parse::<f64>()
-                .map_err(|e| format!("{e} in row {line}"))
+                .map_err(|e| format!("{e} on line {line}"))
         };
-        let role = match f.get(c_role).copied() {
+        let role = match f.get(c_role).map(String::as_str) {
             Some("imaging") => Role::Imaging,
             Some("cfl") => Role::Cfl,
             Some("bkg") => Role::Bkg,

@@ -9,6 +9,7 @@
 pub mod aspect;
 pub mod calibration;
 pub mod coords;
+pub mod csv_table;
 pub mod energy;
 pub mod imaging;
 pub mod instrument;
@@ -17,6 +18,7 @@ pub mod lightcurve;
 pub mod location;
 pub mod output;
 pub mod policy;
+pub mod quality;
 pub mod selection;
 pub mod time_range;
 pub mod visfile;

@@ -188,6 +188,13 @@ pub struct VisMeta {
     pub background_counts: f64,
     /// Calibration recipe and version.
     pub calibration_version: String,
+    /// `EAR_TDEL` of the science file: light time Sun→Earth minus Sun→Solar Orbiter, seconds
+    /// (add it to the spacecraft UTC times for the Earth-time equivalent; A.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earth_time_delta_seconds: Option<f64>,
+    /// The ELUT table whose edge correction was applied (section B), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elut_file: Option<String>,
     /// Science file name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub science_file: Option<String>,

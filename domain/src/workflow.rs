@@ -4,7 +4,7 @@
 //! `shared/docs/stix-imaging.md`.
 
 use crate::aspect::{AspectError, AspectFile, AspectSolution};
-use crate::calibration::{CALIBRATION_VERSION, CalibratedRates, CalibrationError, SumCase};
+use crate::calibration::{CalibratedRates, CalibrationError, CalibrationOptions, SumCase};
 use crate::energy::EnergyBand;
 use crate::l1::{L1Error, PixelData};
 use crate::location::{FlareLocation, LocationError, locate_flare};
@@ -113,6 +113,32 @@ fn check_background(bkg: Option<&PixelData>) -> Result<(), WorkflowError> {
     }
 }
 
+/// Refuses a background measurement given as the science file (A.1: one long bin, all
+/// detectors and pixels): imaging it would publish a map of the background.
+pub fn check_science(sci: &PixelData) -> Result<(), WorkflowError> {
+    if sci.is_background_like() {
+        return Err(L1Error::Rejected {
+            path: sci.file_name.clone(),
+            code: crate::l1::RejectCode::WrongProduct,
+            reason: "this is a background measurement (one time bin, all 32 detectors and 12 pixels, section A.1), not flare pixel data; give it as --bkg".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+impl WorkflowError {
+    /// The stable integrity reason code, when the error is one of the refusals of issue #11.
+    pub fn reject_code(&self) -> Option<crate::l1::RejectCode> {
+        match self {
+            WorkflowError::L1(e) => e.reject_code(),
+            WorkflowError::Aspect(AspectError::File(e)) => e.reject_code(),
+            WorkflowError::NotBackground { .. } => Some(crate::l1::RejectCode::WrongProduct),
+            _ => None,
+        }
+    }
+}
+
 fn location_for(
     sci: &PixelData,
     bkg: Option<&PixelData>,
@@ -121,14 +147,21 @@ fn location_for(
     energy: &EnergyBand,
 ) -> Result<(FlareLocation, TimeRange, EnergyBand), WorkflowError> {
     let sel = select(sci, time, energy)?;
-    let rates = CalibratedRates::compute(sci, bkg, &sel, SumCase::TopBot)?;
+    let rates = CalibratedRates::compute_with(
+        sci,
+        bkg,
+        &sel,
+        SumCase::TopBot,
+        CalibrationOptions::default(),
+    )?;
     let rsun = aspect.rsun_arcsec.unwrap_or(sci.observer.rsun_arcsec);
     let what = format!("{} at {}", sel.time, sel.band);
     let loc = locate_flare(&rates, aspect, rsun, &what)?;
     Ok((loc, sel.time, sel.band))
 }
 
-/// Builds the `stix-vis` document for one interval and band (sections A–D, F).
+/// Builds the `stix-vis` document for one interval and band (sections A–D, F) with the
+/// default calibration options (ELUT correction on).
 pub fn build_visibilities(
     sci: &PixelData,
     bkg: Option<&PixelData>,
@@ -137,9 +170,31 @@ pub fn build_visibilities(
     energy: &EnergyBand,
     center: PhaseCenterChoice,
 ) -> Result<VisFile, WorkflowError> {
+    build_visibilities_with(
+        sci,
+        bkg,
+        aspect,
+        time,
+        energy,
+        center,
+        CalibrationOptions::default(),
+    )
+}
+
+/// [`build_visibilities`] with explicit calibration options; the outcome of the ELUT
+/// correction is recorded in `calibration_version` and `elut_file`.
+pub fn build_visibilities_with(
+    sci: &PixelData,
+    bkg: Option<&PixelData>,
+    aspect: &AspectSolution,
+    time: &TimeRange,
+    energy: &EnergyBand,
+    center: PhaseCenterChoice,
+    options: CalibrationOptions,
+) -> Result<VisFile, WorkflowError> {
     check_background(bkg)?;
     let sel = select(sci, time, energy)?;
-    let rates = CalibratedRates::compute(sci, bkg, &sel, SumCase::TopBot)?;
+    let rates = CalibratedRates::compute_with(sci, bkg, &sel, SumCase::TopBot, options)?;
     let center_stix = match center {
         PhaseCenterChoice::Stix(c) => c,
         PhaseCenterChoice::Auto => {
@@ -178,7 +233,9 @@ pub fn build_visibilities(
         },
         total_counts: rates.total_counts,
         background_counts: rates.background_counts,
-        calibration_version: CALIBRATION_VERSION.to_string(),
+        calibration_version: rates.elut.calibration_version(),
+        elut_file: rates.elut.file().map(str::to_string),
+        earth_time_delta_seconds: sci.earth_time_delta_seconds,
         science_file: Some(sci.file_name.clone()),
         background_file: bkg.map(|b| b.file_name.clone()),
         aux_file: aspect.aux_file.clone(),
@@ -263,6 +320,8 @@ pub struct VisibilityRequest {
     pub energy: EnergyBand,
     /// Phase centre.
     pub center: PhaseCenterChoice,
+    /// Calibration options (ELUT correction).
+    pub calibration: CalibrationOptions,
 }
 
 /// Inputs of the `locate` command.
@@ -302,6 +361,7 @@ fn read_inputs(
     aux: Option<&PathBuf>,
 ) -> Result<(PixelData, Option<PixelData>, Option<AspectFile>), WorkflowError> {
     let sci = PixelData::read(l1)?;
+    check_science(&sci)?;
     let bkg = bkg.map(|p| PixelData::read(p)).transpose()?;
     let aux = aux.map(|p| AspectFile::read(p)).transpose()?;
     Ok((sci, bkg, aux))
@@ -313,13 +373,14 @@ pub fn visibilities_from_paths(req: &VisibilityRequest) -> Result<VisFile, Workf
     let (sci, bkg, aux) = read_inputs(&req.l1, req.bkg.as_ref(), req.aux.as_ref())?;
     let actual = select(&sci, &req.time, &req.energy)?.time;
     let aspect = aspect_for(aux.as_ref(), &sci, &actual)?;
-    build_visibilities(
+    build_visibilities_with(
         &sci,
         bkg.as_ref(),
         &aspect,
         &req.time,
         &req.energy,
         req.center,
+        req.calibration,
     )
 }
 

@@ -215,6 +215,7 @@ fn other_sizes_and_bad_options() {
         height_px: 700,
         colormap: domain::output::quicklook::Colormap::Viridis,
         draw_limb: true,
+        ..QuicklookOptions::default()
     };
     let (_dir, img) = write("viridis.png", &rec, &opts);
     assert_eq!((img.width, img.height), (900, 700));

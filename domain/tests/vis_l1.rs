@@ -2,7 +2,7 @@
 //! of `data/stix/README.md` (measured independently); malformed input gives typed errors.
 
 use domain::energy::EnergyBand;
-use domain::l1::{L1Error, PixelData};
+use domain::l1::{L1Error, PixelData, RejectCode};
 use domain::time_range::{format_utc, parse_utc};
 use std::path::PathBuf;
 
@@ -203,15 +203,21 @@ fn malformed_inputs_are_typed_errors() {
         let p = dir.path().join(format!("cut{cut}.fits"));
         std::fs::write(&p, &src[..cut]).unwrap();
         let err = PixelData::read(&p).unwrap_err();
-        assert!(
-            matches!(err, L1Error::Corrupt { .. } | L1Error::Invalid { .. }),
-            "cut {cut}: {err}"
-        );
+        // Less than one header block is not FITS; anything longer ends before its HDUs do.
+        let expected = if cut < 2880 {
+            RejectCode::NotFits
+        } else {
+            RejectCode::Truncated
+        };
+        assert_eq!(err.reject_code(), Some(expected), "cut {cut}: {err}");
     }
     // Not FITS at all.
     let p = dir.path().join("text.fits");
     std::fs::write(&p, "hello").unwrap();
-    assert!(matches!(PixelData::read(&p), Err(L1Error::Corrupt { .. })));
+    assert_eq!(
+        PixelData::read(&p).unwrap_err().reject_code(),
+        Some(RejectCode::NotFits)
+    );
     // Wrong product: an aux file.
     let err = PixelData::read(&data_dir().join("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"))
         .unwrap_err();

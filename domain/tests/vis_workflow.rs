@@ -2,6 +2,7 @@
 //! reference, the community flare list and the IDL full-disk map; the 2020 demo event without
 //! an aspect file; malformed requests.
 
+use domain::calibration::CalibrationOptions;
 use domain::energy::EnergyBand;
 use domain::l1::PixelData;
 use domain::time_range::TimeRange;
@@ -190,6 +191,7 @@ fn m12_visibility_file_matches_reference() {
         time: TimeRange::parse("2022-11-11T11:36:45/2022-11-11T11:37:30").unwrap(),
         energy: EnergyBand::new(4.0, 10.0).unwrap(),
         center: PhaseCenterChoice::Stix(center),
+        calibration: CalibrationOptions::NO_ELUT,
     };
     let vf = visibilities_from_paths(&req).unwrap();
     let m = &vf.meta;
@@ -258,6 +260,7 @@ fn demo_2020_without_aspect_reports_assumed_pointing() {
         time: TimeRange::parse("2020-06-07T21:39:00/2020-06-07T21:42:49").unwrap(),
         energy: EnergyBand::new(6.0, 10.0).unwrap(),
         center: PhaseCenterChoice::Auto,
+        calibration: CalibrationOptions::default(),
     })
     .unwrap();
     assert!(
@@ -286,6 +289,7 @@ fn bad_requests_are_typed_bad_input_errors() {
         time: TimeRange::parse("2022-11-11T11:36:45/2022-11-11T11:37:30").unwrap(),
         energy: EnergyBand::new(4.0, 10.0).unwrap(),
         center: PhaseCenterChoice::Stix([0.0, 0.0]),
+        calibration: CalibrationOptions::default(),
     };
     // Empty selection: an interval outside the file.
     let err = visibilities_from_paths(&VisibilityRequest {

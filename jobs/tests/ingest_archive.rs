@@ -388,6 +388,10 @@ fn versioned_copy(dir: &Path, version_token: &str, note: &str) -> PathBuf {
     )
     .expect("write key");
     drop(f);
+    // A reprocessed file carries correct checksums for its new content (ingest verifies them).
+    let mut bytes = std::fs::read(&dst).expect("read");
+    domain::l1::checksum::reseal(&mut bytes).expect("reseal");
+    std::fs::write(&dst, &bytes).expect("write");
     assert_ne!(sha256sum(&src), sha256sum(&dst));
     dst
 }
@@ -512,15 +516,15 @@ async fn bad_files_are_rejected_with_reasons_and_the_rest_goes_in() {
         (r.code, r.reason.clone())
     };
     let (code, reason) = code_of(&truncated);
-    assert_eq!(code, "truncated_fits", "{reason}");
+    assert_eq!(code, "truncated", "{reason}");
     assert!(reason.contains("truncated"), "{reason}");
-    assert_eq!(code_of(&text).0, "unsupported_file");
-    assert_eq!(code_of(&fake_fits).0, "unsupported_file");
+    assert_eq!(code_of(&text).0, "not_fits");
+    assert_eq!(code_of(&fake_fits).0, "not_fits");
     assert_eq!(code_of(&other_csv).0, "not_flare_list");
     for entry in std::fs::read_dir(&legacy).expect("legacy dir").flatten() {
         let (code, reason) = code_of(&entry.path());
         assert!(
-            ["legacy_layout", "not_pixel_data"].contains(&code),
+            ["legacy_layout", "wrong_product"].contains(&code),
             "{}: {code} {reason}",
             entry.path().display()
         );

@@ -269,7 +269,7 @@ async fn inbox_detected_flare_without_background() {
     assert!(inbox_dir.join("rejected").join("notes.txt").is_file());
     let reason =
         std::fs::read_to_string(inbox_dir.join("rejected").join("notes.txt.reason.txt")).unwrap();
-    assert!(reason.contains("unsupported_file"), "{reason}");
+    assert!(reason.contains("not_fits"), "{reason}");
 
     let db = &app.state.db;
     let flare = jobs::store::entities::flare::Entity::find()

@@ -1,9 +1,11 @@
 //! `stix-archive image`: one reconstruction from the command line, written as FITS (+ PNG).
 //! Prints one JSON line with `algorithm`, `wall_s` (the reconstruction alone),
-//! `peak_hpc_arcsec`, `centroid_hpc_arcsec` (flux-weighted over pixels ≥ half the maximum),
+//! `peak_hpc_arcsec`, `centroid_hpc_arcsec` (flux-weighted over the connected region around the
+//! peak that is ≥ half the maximum),
 //! `total_flux` (the map integral; null for back-projections, which are not flux maps),
 //! `fits`, `png`.
 
+use super::Failure;
 use super::science::{parse_center, parse_energy, parse_time};
 use clap::Args;
 use domain::energy::EnergyBand;
@@ -64,6 +66,9 @@ pub struct ImageArgs {
     /// VIS_FWDFIT source shape (default: ellipse below 16 keV, else two circles).
     #[arg(long, value_parser = parse_shape)]
     pub fwdfit_shape: Option<FwdfitShape>,
+    /// With --l1: skip the ELUT edge correction (section B; on by default, issue #11).
+    #[arg(long, conflicts_with = "vis")]
+    pub no_elut: bool,
     /// Output FITS file.
     #[arg(long)]
     pub out: PathBuf,
@@ -72,10 +77,11 @@ pub struct ImageArgs {
     pub png: Option<PathBuf>,
 }
 
-/// Runs one reconstruction and prints the summary line.
-pub fn image(a: ImageArgs) -> Result<(), String> {
+/// Runs one reconstruction and prints the summary line. A file of the wrong kind (a
+/// background measurement as `--l1`) fails with status 2 and says so.
+pub fn image(a: ImageArgs) -> Result<(), Failure> {
     let vis = match (&a.vis, &a.l1, a.time, a.energy) {
-        (Some(path), ..) => VisFile::read(path).map_err(|e| e.to_string())?,
+        (Some(path), ..) => VisFile::read(path).map_err(|e| Failure::from(e.to_string()))?,
         (None, Some(l1), Some(time), Some(energy)) => {
             workflow::visibilities_from_paths(&VisibilityRequest {
                 l1: l1.clone(),
@@ -84,10 +90,17 @@ pub fn image(a: ImageArgs) -> Result<(), String> {
                 time,
                 energy,
                 center: a.center,
+                calibration: domain::calibration::CalibrationOptions {
+                    elut_correction: !a.no_elut,
+                },
             })
-            .map_err(|e| e.to_string())?
+            .map_err(|e| Failure::of_workflow(&e))?
         }
-        _ => return Err("give --vis FILE, or --l1 FILE with --time and --energy".into()),
+        _ => {
+            return Err(Failure::from(
+                "give --vis FILE, or --l1 FILE with --time and --energy".to_string(),
+            ));
+        }
     };
     let params = ImagingParams {
         algorithm: Some(a.algorithm),
@@ -113,7 +126,7 @@ pub fn image(a: ImageArgs) -> Result<(), String> {
         "algorithm": rec.algorithm.name(),
         "wall_s": wall_s,
         "peak_hpc_arcsec": to_hpc(rec.map.peak_offset_arcsec()),
-        "centroid_hpc_arcsec": to_hpc(rec.map.centroid_above_offset_arcsec(0.5)),
+        "centroid_hpc_arcsec": to_hpc(rec.map.peak_region_centroid_offset_arcsec(0.5)),
         "total_flux": rec.map.total_flux(),
         "fits": a.out.display().to_string(),
         "png": a.png.as_ref().map(|p| p.display().to_string()),

@@ -29,9 +29,41 @@ fn bar(total: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// Ingests `paths`, queues previews, and with `wait` runs them to completion here.
+/// One file of the `ingest --json` report.
+fn outcome_json(o: &jobs::ingest::IngestOutcome) -> serde_json::Value {
+    match &o.result {
+        Ok(i) => serde_json::json!({
+            "path": o.path.display().to_string(),
+            "accepted": true,
+            "kind": i.kind.as_str(),
+            "status": match i.status {
+                jobs::ingest::IngestStatus::New => "new",
+                jobs::ingest::IngestStatus::AlreadyPresent => "already_present",
+                jobs::ingest::IngestStatus::NewVersion { .. } => "new_version",
+            },
+            "science_file_id": i.science_file_id,
+            "flares_imported": i.flares_imported,
+        }),
+        Err(r) => serde_json::json!({
+            "path": o.path.display().to_string(),
+            "accepted": false,
+            "code": r.code,
+            "reason": r.reason,
+        }),
+    }
+}
+
+/// Ingests `paths`, queues previews, and with `wait` runs them to completion here. Prints
+/// one line per file (rejected ones with their code and reason) on stdout, or with `json` one
+/// JSON report `{files: [...], new, new_versions, already_present, rejected, flares_imported,
+/// preview_jobs, failed_previews}`.
 /// Exit status: success only when no file was rejected and no preview failed.
-pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Result<(), String> {
+pub async fn ingest(
+    settings: &Settings,
+    paths: &[PathBuf],
+    wait: bool,
+    json: bool,
+) -> Result<(), String> {
     let backend = Backend::open(settings).await.map_err(|e| e.to_string())?;
     let pb = bar(0, "ingest");
     let (report, jobs) = ingest_and_queue(
@@ -41,12 +73,16 @@ pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Resul
         |o, done, total| {
             pb.set_length(total as u64);
             pb.set_position(done as u64);
-            pb.println(describe(o));
+            // Not `pb.println`: that prints nothing when stderr is not a terminal, and the
+            // reasons of rejected files must always reach the user.
+            if !json {
+                pb.suspend(|| println!("{}", describe(o)));
+            }
         },
     )
     .await?;
     pb.finish_and_clear();
-    println!(
+    let summary = format!(
         "ingested: {} new, {} new versions, {} already present, {} rejected, {} flares imported; {} preview jobs queued",
         report.new,
         report.new_versions,
@@ -55,6 +91,9 @@ pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Resul
         report.flares_imported,
         jobs.len()
     );
+    if !json {
+        println!("{summary}");
+    }
     let mut failed_jobs = 0;
     if wait && !jobs.is_empty() {
         let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
@@ -91,18 +130,33 @@ pub async fn ingest(settings: &Settings, paths: &[PathBuf], wait: bool) -> Resul
         pb.finish_and_clear();
         let _ = pool.await;
         for r in rows? {
-            println!(
-                "preview {} {}{}",
-                r.public_id,
-                r.status,
-                r.error_message
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            );
+            if !json {
+                println!(
+                    "preview {} {}{}",
+                    r.public_id,
+                    r.status,
+                    r.error_message
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                );
+            }
             if r.status != jobs::worker::status::SUCCEEDED {
                 failed_jobs += 1;
             }
         }
+    }
+    if json {
+        let doc = serde_json::json!({
+            "files": report.outcomes.iter().map(outcome_json).collect::<Vec<_>>(),
+            "new": report.new,
+            "new_versions": report.new_versions,
+            "already_present": report.already_present,
+            "rejected": report.rejected,
+            "flares_imported": report.flares_imported,
+            "preview_jobs": jobs.len(),
+            "failed_previews": failed_jobs,
+        });
+        println!("{doc}");
     }
     if report.rejected > 0 || failed_jobs > 0 {
         return Err(format!(

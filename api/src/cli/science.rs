@@ -55,6 +55,9 @@ pub struct VisibilitiesArgs {
     /// Phase centre: `auto` (the flare location) or `X,Y` in the STIX frame, arcsec.
     #[arg(long, default_value = "auto", value_parser = parse_center)]
     pub center: PhaseCenterChoice,
+    /// Skip the ELUT edge correction (section B; on by default, issue #11).
+    #[arg(long)]
+    pub no_elut: bool,
     /// Output `stix-vis` JSON file.
     #[arg(long)]
     pub out: PathBuf,
@@ -89,6 +92,9 @@ pub fn visibilities(a: VisibilitiesArgs) -> Result<(), String> {
         time: a.time,
         energy: a.energy,
         center: a.center,
+        calibration: domain::calibration::CalibrationOptions {
+            elut_correction: !a.no_elut,
+        },
     };
     let vis = workflow::visibilities_from_paths(&req).map_err(|e| e.to_string())?;
     vis.write(&a.out).map_err(|e| e.to_string())?;

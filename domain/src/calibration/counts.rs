@@ -17,6 +17,18 @@ pub struct PixelCounts {
 impl PixelCounts {
     /// Sums counts over bins and energy groups: `C = ΣN`, `σ² = Σ(σ_comp² + N)` (A.3, D.2).
     pub fn sum(pd: &PixelData, bins: RangeInclusive<usize>, groups: RangeInclusive<usize>) -> Self {
+        Self::sum_corrected(pd, bins, groups, None)
+    }
+
+    /// [`PixelCounts::sum`] with the ELUT edge correction: counts of the band's first and last
+    /// group scaled by the factor of their detector and pixel, their σ likewise (section B;
+    /// [`super::elut`]).
+    pub fn sum_corrected(
+        pd: &PixelData,
+        bins: RangeInclusive<usize>,
+        groups: RangeInclusive<usize>,
+        elut: Option<&super::elut::ElutCorrection>,
+    ) -> Self {
         let ne = pd.n_energies();
         let (e0, e1) = (*groups.start(), *groups.end());
         let mut counts = [[0.0; N_PIXELS]; N_DETECTORS];
@@ -32,10 +44,18 @@ impl PixelCounts {
                     let base = (d * N_PIXELS + p) * ne;
                     let (mut n, mut v) = (0.0, 0.0);
                     for e in e0..=e1 {
-                        let x = c[base + e];
-                        let se = s[base + e];
-                        n += x;
-                        v += se * se + x;
+                        let (x, se) = (c[base + e], s[base + e]);
+                        match elut {
+                            Some(k) => {
+                                let f = k.factor(d, p, e);
+                                n += f * x;
+                                v += f * f * (se * se + x);
+                            }
+                            None => {
+                                n += x;
+                                v += se * se + x;
+                            }
+                        }
                     }
                     counts[d][p] += n;
                     variance[d][p] += v;

@@ -6,6 +6,7 @@
 //! reference `data/stix/reference/visibilities_20221111_M1.2.json`.
 
 pub mod counts;
+pub mod elut;
 pub mod livetime;
 pub mod visibility;
 
@@ -23,6 +24,66 @@ use crate::visfile::{DetectorRates, SummedRates, Visibility};
 /// background scaled by live time, Poisson ⊕ compression errors; **no** ELUT correction and
 /// **no** grid shadowing/transmission correction (D.8).
 pub const CALIBRATION_VERSION: &str = "stix-archive-cal-1: livetime(tau=10.1us,eta=1.1us,beta=0.94059); bkg scaled by livetime; top+bot; ME=pi^3/(8sqrt2); phase=+pix(46.1)+GridCorrection(2021-09)+PhaseCorrFactors(2022-01)-360(u xc+v yc); 5% systematic; no ELUT; no grid shadowing";
+
+/// Choices of the calibration that a setting can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalibrationOptions {
+    /// Apply the ELUT edge correction (section B) when a table for the file's date is shipped.
+    /// On by default (issue #11); the Data Center's previews and the GSW without calibration
+    /// data skip it.
+    pub elut_correction: bool,
+}
+
+impl Default for CalibrationOptions {
+    fn default() -> Self {
+        Self {
+            elut_correction: true,
+        }
+    }
+}
+
+impl CalibrationOptions {
+    /// Without the ELUT correction: the recipe of [`CALIBRATION_VERSION`].
+    pub const NO_ELUT: CalibrationOptions = CalibrationOptions {
+        elut_correction: false,
+    };
+}
+
+/// What happened about the ELUT correction of one selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElutOutcome {
+    /// Applied with this table file.
+    Applied(String),
+    /// Switched off by the setting.
+    Off,
+    /// Wanted but not possible (no shipped table for the date, or groups without channels).
+    Unavailable(String),
+}
+
+impl ElutOutcome {
+    /// The table file applied, if any.
+    pub fn file(&self) -> Option<&str> {
+        match self {
+            ElutOutcome::Applied(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The calibration version string of a selection with this outcome: [`CALIBRATION_VERSION`]
+    /// without ELUT, `stix-archive-cal-2` with the ELUT table named when it was applied.
+    pub fn calibration_version(&self) -> String {
+        match self {
+            ElutOutcome::Off => CALIBRATION_VERSION.to_string(),
+            ElutOutcome::Unavailable(why) => format!("{CALIBRATION_VERSION} ({why})"),
+            ElutOutcome::Applied(file) => CALIBRATION_VERSION
+                .replace("stix-archive-cal-1", "stix-archive-cal-2")
+                .replace(
+                    "no ELUT",
+                    &format!("ELUT={file} (first/last group, flat spectrum)"),
+                ),
+        }
+    }
+}
 
 /// Why calibration failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,15 +137,31 @@ pub struct CalibratedRates {
     pub background_counts_all: f64,
     /// Actual band width, keV.
     pub band_width_kev: f64,
+    /// Whether the ELUT correction was applied, and with which table.
+    pub elut: ElutOutcome,
 }
 
 impl CalibratedRates {
-    /// Computes live time, counts, background and rates for a selection (D.1–D.5).
+    /// Computes live time, counts, background and rates for a selection (D.1–D.5), without
+    /// the ELUT correction (the recipe of [`CALIBRATION_VERSION`] and of the reference
+    /// visibilities).
     pub fn compute(
         sci: &PixelData,
         bkg: Option<&PixelData>,
         sel: &Selection,
         sumcase: SumCase,
+    ) -> Result<Self, CalibrationError> {
+        Self::compute_with(sci, bkg, sel, sumcase, CalibrationOptions::NO_ELUT)
+    }
+
+    /// [`CalibratedRates::compute`] with calibration options (the ELUT correction of section B
+    /// when `options.elut_correction`, with the table of the file's date).
+    pub fn compute_with(
+        sci: &PixelData,
+        bkg: Option<&PixelData>,
+        sel: &Selection,
+        sumcase: SumCase,
+        options: CalibrationOptions,
     ) -> Result<Self, CalibrationError> {
         let live = livetime::live_times(sci, sel.bins());
         for s in subcollimators() {
@@ -96,7 +173,25 @@ impl CalibratedRates {
                 });
             }
         }
-        let mut counts = PixelCounts::sum(sci, sel.bins(), sel.groups());
+        let (elut_table, mut elut) = if options.elut_correction {
+            let date = sci.time_range().map_or(sci.date_beg, |r| r.midpoint());
+            match elut::elut_for(date) {
+                elut::ElutChoice::Table(t) => (Some(t), ElutOutcome::Applied(t.file.clone())),
+                elut::ElutChoice::Unavailable(why) => (None, ElutOutcome::Unavailable(why)),
+            }
+        } else {
+            (None, ElutOutcome::Off)
+        };
+        let groups = sel.groups();
+        let correction = elut_table.and_then(|t| {
+            elut::ElutCorrection::compute(t, &sci.energy_groups, *groups.start(), *groups.end())
+        });
+        if elut_table.is_some() && correction.is_none() {
+            elut = ElutOutcome::Unavailable(
+                "the energy groups do not name their science channels".into(),
+            );
+        }
+        let mut counts = PixelCounts::sum_corrected(sci, sel.bins(), groups, correction.as_ref());
         let present = sci.pixels_present();
         let sum_pixels = sumcase.pixels();
         let imaging: Vec<usize> = subcollimators()
@@ -117,7 +212,10 @@ impl CalibratedRates {
             }
             let groups = background_groups(b, &sel.band)?;
             live_bkg = livetime::live_times(b, 0..=0);
-            let bc = PixelCounts::sum(b, 0..=0, groups);
+            let bcorr = elut_table.filter(|_| correction.is_some()).and_then(|t| {
+                elut::ElutCorrection::compute(t, &b.energy_groups, *groups.start(), *groups.end())
+            });
+            let bc = PixelCounts::sum_corrected(b, 0..=0, groups, bcorr.as_ref());
             let scaled = counts.subtract_background(&bc, &live, &live_bkg, &present);
             background_counts_all = scaled.iter().flatten().sum();
             background_counts = imaging
@@ -156,6 +254,7 @@ impl CalibratedRates {
             total_counts_all,
             background_counts_all,
             band_width_kev: width,
+            elut,
         })
     }
 

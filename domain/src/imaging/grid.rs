@@ -87,6 +87,47 @@ impl Map {
             .unwrap_or_else(|| self.peak_offset_arcsec())
     }
 
+    /// Flux-weighted centroid offset (arcsec, STIX frame) of the *connected* region around
+    /// the peak where the map is at or above `fraction` of the maximum (4-neighbour flood fill
+    /// from the peak). Unlike [`Map::centroid_above_offset_arcsec`] it ignores sidelobes and
+    /// other sources elsewhere in the map, which on a full-disk map can pull the centroid
+    /// far from the flare (issue #11).
+    pub fn peak_region_centroid_offset_arcsec(&self, fraction: f64) -> [f64; 2] {
+        let ((py, px), max) = self.peak();
+        if !(max.is_finite() && max > 0.0) {
+            return self.peak_offset_arcsec();
+        }
+        let floor = max * fraction;
+        let (ny, nx) = self.data.dim();
+        let mut seen = vec![false; ny * nx];
+        let mut stack = vec![(py, px)];
+        seen[py * nx + px] = true;
+        let (mut sx, mut sy, mut s) = (0.0, 0.0, 0.0);
+        while let Some((iy, ix)) = stack.pop() {
+            let v = self.data[[iy, ix]];
+            sx += v * self.grid.offset_arcsec(ix);
+            sy += v * self.grid.offset_arcsec(iy);
+            s += v;
+            let neighbours = [
+                (iy.wrapping_sub(1), ix),
+                (iy + 1, ix),
+                (iy, ix.wrapping_sub(1)),
+                (iy, ix + 1),
+            ];
+            for (ny_, nx_) in neighbours {
+                if ny_ < ny && nx_ < nx && !seen[ny_ * nx + nx_] && self.data[[ny_, nx_]] >= floor {
+                    seen[ny_ * nx + nx_] = true;
+                    stack.push((ny_, nx_));
+                }
+            }
+        }
+        if s > 0.0 {
+            [sx / s, sy / s]
+        } else {
+            self.peak_offset_arcsec()
+        }
+    }
+
     /// Total flux of a per-arcsec² map (its integral); `None` for maps in flux units per
     /// beam such as back-projections (E.1), whose integral has no physical meaning.
     pub fn total_flux(&self) -> Option<f64> {

@@ -1,5 +1,7 @@
 //! Why an L1 pixel-data file could not be read.
 
+use super::integrity::RejectCode;
+
 /// Errors of the L1 reader. Every variant names the file and says what is wrong.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -66,6 +68,16 @@ pub enum L1Error {
         /// What is inconsistent.
         reason: String,
     },
+    /// The file fails an integrity or plausibility check (issue #11); `code` is stable.
+    #[error("{path}: {reason} [{code}]")]
+    Rejected {
+        /// The file.
+        path: String,
+        /// The stable reason code.
+        code: RejectCode,
+        /// What is wrong, for people.
+        reason: String,
+    },
     /// A requested energy band has no energy group in this file.
     #[error("{path}: no energy group of the file ({available}) lies in {requested}")]
     BandOutsideFile {
@@ -89,7 +101,20 @@ impl L1Error {
             | L1Error::MissingColumn { path, .. }
             | L1Error::MissingKeyword { path, .. }
             | L1Error::Invalid { path, .. }
+            | L1Error::Rejected { path, .. }
             | L1Error::BandOutsideFile { path, .. } => path,
+        }
+    }
+}
+
+impl L1Error {
+    /// The stable integrity reason code of this error, when it is one of the refusals of
+    /// issue #11 (`wrong_product` for a STIX file that is not compressed pixel data).
+    pub fn reject_code(&self) -> Option<RejectCode> {
+        match self {
+            L1Error::Rejected { code, .. } => Some(*code),
+            L1Error::NotPixelData { .. } => Some(RejectCode::WrongProduct),
+            _ => None,
         }
     }
 }

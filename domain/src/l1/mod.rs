@@ -13,10 +13,13 @@
 //! they are, never shifted; [`PixelData::predates_time_bin_fix`] tells callers (and the
 //! 2020-06-07 demo) that the file is affected.
 
+pub mod checksum;
 mod error;
 pub(crate) mod fits;
+pub mod integrity;
 
 pub use error::L1Error;
+pub use integrity::{BinExclusion, RejectCode};
 
 use crate::energy::EnergyBand;
 use crate::instrument::{N_DETECTORS, N_PIXELS, N_TRIGGERS};
@@ -86,12 +89,42 @@ pub struct PixelData {
     pub counts: Array4<f64>,
     /// Compression σ of the counts (`counts_comp_err`), same shape; **not** including Poisson.
     pub counts_comp_err: Array4<f64>,
+    /// Time bins left out because their counts, errors or triggers were NaN or negative
+    /// (issue #11); the arrays above hold only the usable bins.
+    pub excluded_bins: Vec<BinExclusion>,
+    /// `EAR_TDEL`: light time Sun→Earth minus Sun→Solar Orbiter, seconds (A.2), when present.
+    pub earth_time_delta_seconds: Option<f64>,
 }
 
 fn file_name_of(path: &Path) -> String {
     path.file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Why an ENERGIES table cannot be used (section B): edges must be finite (the top edge of
+/// the last group may be NaN or ∞), non-negative, below 1 MeV and increasing, each group
+/// ending where the next begins or below it.
+fn energy_table_problem(e_low: &[f64], e_high: &[f64]) -> Option<String> {
+    let n = e_low.len();
+    for i in 0..n {
+        let (lo, hi) = (e_low[i], e_high[i]);
+        let open_top = i == n - 1 && !hi.is_finite();
+        if !lo.is_finite() || !(0.0..1000.0).contains(&lo) {
+            return Some(format!("energy group {i} has lower edge {lo} keV"));
+        }
+        if !(open_top || (hi.is_finite() && hi > lo && hi < 1000.0)) {
+            return Some(format!("energy group {i} runs from {lo} to {hi} keV"));
+        }
+        if i + 1 < n && !(e_low[i + 1] > lo && e_low[i + 1] >= hi - 1e-3) {
+            return Some(format!(
+                "energy groups {i} ({lo}–{hi} keV) and {} (from {} keV) are not increasing",
+                i + 1,
+                e_low[i + 1]
+            ));
+        }
+    }
+    None
 }
 
 /// The product a STIX file name or SSID stands for (A.1), for error messages.
@@ -137,11 +170,34 @@ impl PixelData {
 
     fn read_inner(path: &Path) -> Result<PixelData, L1Error> {
         let file_name = file_name_of(path);
+        let p = path.display().to_string();
+        std::fs::metadata(path).map_err(|source| L1Error::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let rejected = |code: RejectCode, reason: String| L1Error::Rejected {
+            path: p.clone(),
+            code,
+            reason,
+        };
+        // Structure (not FITS, truncated) and DATASUM/CHECKSUM before cfitsio reads anything.
+        checksum::check_file(path).map_err(|(code, reason)| rejected(code, reason))?;
         let mut f = Fits::open(path)?;
-        let p = f.path().to_string();
         let invalid = |reason: String| L1Error::Invalid {
             path: p.clone(),
             reason,
+        };
+        // A CPD file always has CONTROL, DATA and ENERGIES (A.2): one that ends cleanly
+        // before them was cut at an HDU boundary.
+        let missing = |e: L1Error| match e {
+            L1Error::Invalid { reason, .. } if reason.starts_with("there is no") => {
+                L1Error::Rejected {
+                    path: p.clone(),
+                    code: RejectCode::Truncated,
+                    reason: format!("{reason}: the file ends before it (truncated?)"),
+                }
+            }
+            other => other,
         };
 
         // PRIMARY: product identification first, so that a wrong product gets a clear error.
@@ -170,6 +226,22 @@ impl PixelData {
         let date_end = f
             .key_opt::<String>(&prim, "DATE-END")
             .and_then(|t| parse_utc(&t).ok());
+        for (what, t) in [("DATE-BEG", Some(date_beg)), ("DATE-END", date_end)] {
+            if let Some(reason) = t.and_then(|t| integrity::implausible_time(what, t)) {
+                return Err(rejected(RejectCode::ImplausibleTime, reason));
+            }
+        }
+        if let Some(e) = date_end
+            && e < date_beg
+        {
+            return Err(rejected(
+                RejectCode::BadTimeAxis,
+                format!("DATE-END {e} is before DATE-BEG {date_beg}"),
+            ));
+        }
+        let earth_time_delta_seconds: Option<f64> = f
+            .key_opt::<f64>(&prim, "EAR_TDEL")
+            .filter(|x| x.is_finite());
         let observer = ObserverKeys {
             hgln_obs_deg: f.key(&prim, "PRIMARY", "HGLN_OBS")?,
             hglt_obs_deg: f.key(&prim, "PRIMARY", "HGLT_OBS")?,
@@ -178,7 +250,7 @@ impl PixelData {
         };
 
         // CONTROL.
-        let control = f.table("CONTROL")?;
+        let control = f.table("CONTROL").map_err(missing)?;
         if control.has("energy_bin_mask") && !control.has("energy_bin_edge_mask") {
             return Err(L1Error::Legacy {
                 path: p,
@@ -187,9 +259,17 @@ impl PixelData {
             });
         }
         let uid_col: Vec<i64> = f.col(&control, "request_id")?;
-        let uid = *uid_col
-            .first()
-            .ok_or_else(|| invalid("CONTROL has no rows".into()))?;
+        let uid = *uid_col.first().ok_or_else(|| {
+            rejected(
+                RejectCode::InconsistentControl,
+                "CONTROL has no rows".into(),
+            )
+        })?;
+        let control_indices: Option<Vec<i64>> = if control.has("index") {
+            Some(f.col(&control, "index")?)
+        } else {
+            None
+        };
         let uid = u64::try_from(uid).map_err(|_| invalid(format!("request_id {uid}")))?;
         let edge_mask: Option<Vec<u8>> = if control.has("energy_bin_edge_mask") {
             Some(f.col(&control, "energy_bin_edge_mask")?)
@@ -198,7 +278,7 @@ impl PixelData {
         };
 
         // DATA: layout checks.
-        let data = f.table("DATA")?;
+        let data = f.table("DATA").map_err(missing)?;
         if !data.has("counts") {
             return Err(L1Error::NotPixelData {
                 path: p,
@@ -250,12 +330,18 @@ impl PixelData {
         }
 
         // ENERGIES.
-        let energies = f.table("ENERGIES")?;
+        let energies = f.table("ENERGIES").map_err(missing)?;
         let e_low: Vec<f64> = f.col(&energies, "e_low")?;
         let e_high: Vec<f64> = f.col(&energies, "e_high")?;
         let ne = e_low.len();
         if ne == 0 || e_high.len() != ne {
-            return Err(invalid("ENERGIES table is empty or ragged".into()));
+            return Err(rejected(
+                RejectCode::BadEnergyTable,
+                "ENERGIES table is empty or ragged".into(),
+            ));
+        }
+        if let Some(reason) = energy_table_problem(&e_low, &e_high) {
+            return Err(rejected(RejectCode::BadEnergyTable, reason));
         }
         let channel_edges: Option<Vec<u8>> = edge_mask.as_ref().map(|m| {
             m.iter()
@@ -332,6 +418,40 @@ impl PixelData {
             pixel_masks.push(pmask);
             detector_masks.push(dmask);
         }
+        if let Some(t) = (0..nt)
+            .find(|&t| pixel_masks[t].iter().all(|m| !m) || detector_masks[t].iter().all(|m| !m))
+        {
+            return Err(rejected(
+                RejectCode::EmptyMasks,
+                format!("time bin {t} has an empty pixel or detector mask"),
+            ));
+        }
+        if let Some((t, r)) = rcr
+            .iter()
+            .enumerate()
+            .find(|(_, r)| **r > integrity::MAX_RCR)
+        {
+            return Err(rejected(
+                RejectCode::BadRcr,
+                format!("time bin {t} has RCR = {r}; STIX rate-control regimes are 0–7"),
+            ));
+        }
+        if data.has("control_index") {
+            let ci: Vec<i64> = f.col(&data, "control_index")?;
+            let known = control_indices.clone().unwrap_or_else(|| vec![0]);
+            if ci.len() != nt {
+                return Err(rejected(
+                    RejectCode::InconsistentControl,
+                    format!("DATA.control_index has {} values for {nt} rows", ci.len()),
+                ));
+            }
+            if let Some((t, c)) = ci.iter().enumerate().find(|(_, c)| !known.contains(c)) {
+                return Err(rejected(
+                    RejectCode::InconsistentControl,
+                    format!("time bin {t} points at CONTROL index {c}, but CONTROL has {known:?}"),
+                ));
+            }
+        }
         let pix_index: Vec<usize> = (0..N_PIXELS).filter(|&i| pix_union[i]).collect();
         let det_index_union: Vec<usize> = (0..N_DETECTORS).filter(|&i| det_union[i]).collect();
 
@@ -397,11 +517,6 @@ impl PixelData {
                 }
             }
         }
-        if counts.iter().any(|v| !v.is_finite() || *v < 0.0) {
-            return Err(invalid(
-                "counts contain negative or non-finite values".into(),
-            ));
-        }
 
         // Triggers.
         let trig: Vec<f64> = f.col(&data, "triggers")?;
@@ -434,8 +549,16 @@ impl PixelData {
         let mut durations_seconds = Vec::with_capacity(nt);
         for t in 0..nt {
             let (c, d) = (time_cs[t], timedel_cs[t]);
-            if !(c.is_finite() && d.is_finite() && d > 0.0) {
-                return Err(invalid(format!("bin {t}: time {c} cs, timedel {d} cs")));
+            if !(c.is_finite()
+                && d.is_finite()
+                && d > 0.0
+                && d <= integrity::MAX_BIN_SECONDS * 100.0
+                && c.abs() < 1e12)
+            {
+                return Err(rejected(
+                    RejectCode::BadTimeAxis,
+                    format!("bin {t}: time {c} cs, timedel {d} cs"),
+                ));
             }
             let ms = |x: f64| chrono::Duration::microseconds((x * 1e4).round() as i64);
             let start = date_beg + ms(c - d / 2.0);
@@ -445,14 +568,83 @@ impl PixelData {
             if let Some(prev) = bins.last().map(|b: &TimeBin| b.start)
                 && start <= prev
             {
-                return Err(invalid(format!(
-                    "bin {t} does not start after bin {}",
-                    t - 1
-                )));
+                return Err(rejected(
+                    RejectCode::BadTimeAxis,
+                    format!("bin {t} does not start after bin {}", t - 1),
+                ));
             }
             bins.push(TimeBin { start, end });
             durations_seconds.push(d / 100.0);
         }
+
+        if let (Some(end), Some(last)) = (date_end, bins.last()) {
+            let off = (last.end - end).num_milliseconds() as f64 / 1e3;
+            if off.abs() > integrity::DATE_END_TOLERANCE_SECONDS {
+                return Err(rejected(
+                    RejectCode::BadTimeAxis,
+                    format!(
+                        "the time bins end at {}, {off:.0} s from DATE-END {} (the DATA time axis does not match the header)",
+                        last.end.format("%Y-%m-%dT%H:%M:%S%.3f"),
+                        end.format("%Y-%m-%dT%H:%M:%S%.3f")
+                    ),
+                ));
+            }
+        }
+
+        // Bins whose numbers cannot be used (NaN or negative counts, errors or triggers) are
+        // left out and recorded; a file with none left is refused.
+        let mut excluded_bins = Vec::new();
+        let mut keep = Vec::with_capacity(nt);
+        for t in 0..nt {
+            let bad = |x: &f64| !x.is_finite() || *x < 0.0;
+            let what = if counts.index_axis(ndarray::Axis(0), t).iter().any(bad) {
+                Some("counts")
+            } else if counts_comp_err
+                .index_axis(ndarray::Axis(0), t)
+                .iter()
+                .any(bad)
+            {
+                Some("counts_comp_err")
+            } else if triggers[t].iter().any(bad) {
+                Some("triggers")
+            } else if triggers_comp_err[t].iter().any(bad) {
+                Some("triggers_comp_err")
+            } else {
+                None
+            };
+            match what {
+                Some(col) => excluded_bins.push(BinExclusion {
+                    row: t,
+                    start: Some(bins[t].start),
+                    reason: format!("{col} has NaN or negative values"),
+                }),
+                None => keep.push(t),
+            }
+        }
+        if keep.is_empty() {
+            return Err(rejected(
+                RejectCode::NoUsableBins,
+                format!(
+                    "no usable time bin: all {nt} have NaN or negative counts, errors or triggers"
+                ),
+            ));
+        }
+        let (counts, counts_comp_err) = if excluded_bins.is_empty() {
+            (counts, counts_comp_err)
+        } else {
+            (
+                counts.select(ndarray::Axis(0), &keep),
+                counts_comp_err.select(ndarray::Axis(0), &keep),
+            )
+        };
+        let pick = |v: &[_]| keep.iter().map(|&t| v[t]).collect::<Vec<_>>();
+        let bins: Vec<TimeBin> = keep.iter().map(|&t| bins[t]).collect();
+        let durations_seconds = pick(&durations_seconds);
+        let rcr = keep.iter().map(|&t| rcr[t]).collect();
+        let pixel_masks = keep.iter().map(|&t| pixel_masks[t]).collect();
+        let detector_masks = keep.iter().map(|&t| detector_masks[t]).collect();
+        let triggers = keep.iter().map(|&t| triggers[t]).collect();
+        let triggers_comp_err = keep.iter().map(|&t| triggers_comp_err[t]).collect();
 
         Ok(PixelData {
             uid,
@@ -470,6 +662,8 @@ impl PixelData {
             triggers_comp_err,
             counts,
             counts_comp_err,
+            excluded_bins,
+            earth_time_delta_seconds,
         })
     }
 

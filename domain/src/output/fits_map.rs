@@ -44,7 +44,7 @@ const RESERVED_KEYS: &[&str] = &[
     "ENERGY_H", "ALG_USED", "ALG_NAME", "ALG_PARS", "FLNM_SCI", "FLNM_BKG", "FLNM_AUX", "STX_X",
     "STX_Y", "PNT_SRC", "ROLL_ANG", "STXCEN_X", "STXCEN_Y", "CNTS_TOT", "CNTS_BKG", "CAL_VERS",
     "SW_VERS", "CREATOR", "DATE_CRE", "PRV_POL", "CLN_BEAM", "CLN_NCMP", "FWD_CHI2", "FWD_NSRC",
-    "HISTORY", "COMMENT",
+    "HISTORY", "COMMENT", "ELUT", "QUALITY", "QUAL_WHY",
 ];
 
 /// Writes `rec` as a FITS map at `path` (atomically), see the module documentation.
@@ -411,6 +411,23 @@ impl<'a> FitsPlan<'a> {
             &meta.calibration_version,
             "calibration recipe/version",
         )?;
+        h.str(
+            "ELUT",
+            meta.elut_file.as_deref().unwrap_or("none"),
+            "ELUT edge correction table ('none': not applied)",
+        )?;
+        if let Some(q) = &p.quality {
+            h.str(
+                "QUALITY",
+                q.grade.as_str(),
+                "image quality grade GOOD/FAIR/POOR",
+            )?;
+            h.str(
+                "QUAL_WHY",
+                &q.reasons_text(),
+                "why not GOOD ('ok': no reason)",
+            )?;
+        }
         h.str("SW_VERS", &p.software_version, "software version")?;
         h.str("CREATOR", &p.software_version, "")?;
         h.str(

@@ -64,6 +64,8 @@ pub struct Provenance {
     /// Id of the selection policy / time-energy box that produced the image, when any
     /// (`PRV_POL`).
     pub policy_id: Option<String>,
+    /// The quality assessment, written as `QUALITY` and `QUAL_WHY` when present.
+    pub quality: Option<crate::quality::Quality>,
     /// Extra header cards `(KEY, value)`, written as strings. Keys must be valid FITS keywords
     /// (1–8 of `A–Z 0–9 - _`) and must not collide with the keys this crate writes.
     pub extra: Vec<(String, String)>,
@@ -75,6 +77,7 @@ impl Default for Provenance {
             software_version: crate::SOFTWARE_VERSION.to_string(),
             created: Utc::now(),
             policy_id: None,
+            quality: None,
             extra: Vec::new(),
         }
     }

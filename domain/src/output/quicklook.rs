@@ -2,9 +2,13 @@
 //! (bilinear) onto a north-up helioprojective grid with the same field of view, solar X/Y
 //! axes in arcsec with round tick values, a perceptual colormap (`colorous` INFERNO or
 //! VIRIDIS) with a colorbar in the map unit, and the title
-//! "STIX <algorithm> <band> keV <start>–<end> UT". VIS_FWDFIT images mark each fitted source
-//! (a cross at the centre and its FWHM outline). The solar limb is drawn when it crosses the
-//! field. Text uses the embedded DejaVu Sans (no system fonts).
+//! "STIX <algorithm> <band> keV <start>–<end> UTC (at Solar Orbiter)" (the L1 times are UTC at
+//! the spacecraft, A.2). The subtitle gives the Earth-time equivalent (`EAR_TDEL`, the extra
+//! light time to Earth) when known; a third line names the flare, the background file and the
+//! quality grade with its reasons. VIS_FWDFIT images mark each fitted source (a cross at the
+//! centre and its FWHM outline); an image whose grade is not GOOD has its peak ringed. The
+//! solar limb is drawn when it crosses the field. Text uses the embedded DejaVu Sans (no
+//! system fonts).
 //!
 //! Geometry (`shared/docs/stix-imaging.md` section F): the screen pixel at HPC (x, y) shows the
 //! map at the STIX offset `R(−(90° + roll))·(x − x_c, y − y_c)`, (x_c, y_c) the HPC of the map
@@ -41,6 +45,10 @@ pub struct QuicklookOptions {
     pub colormap: Colormap,
     /// Draw the solar limb where it crosses the field (needs `rsun_arcsec`; default true).
     pub draw_limb: bool,
+    /// The flare the image belongs to, shown on the context line.
+    pub flare_id: Option<String>,
+    /// The quality assessment, shown on the context line; the peak is ringed when not GOOD.
+    pub quality: Option<crate::quality::Quality>,
 }
 
 impl Default for QuicklookOptions {
@@ -50,6 +58,8 @@ impl Default for QuicklookOptions {
             height_px: 560,
             colormap: Colormap::Inferno,
             draw_limb: true,
+            flare_id: None,
+            quality: None,
         }
     }
 }
@@ -61,7 +71,7 @@ pub const MAX_SIZE_PX: usize = 8192;
 
 // Margins around the plot, pixels: title block, x tick labels + axis label, y tick labels +
 // axis label, colorbar + its labels + unit.
-const MARGIN_TOP: usize = 50;
+const MARGIN_TOP: usize = 66;
 const MARGIN_BOTTOM: usize = 52;
 const MARGIN_LEFT: usize = 76;
 const MARGIN_RIGHT: usize = 122;
@@ -121,6 +131,7 @@ pub fn write_quicklook_png(
     };
     let canvas = render(rec, meta, opts).map_err(invalid)?;
     let title = title(rec, meta).map_err(invalid)?;
+    let context = context_line(meta, opts);
     write_atomically(path, |tmp| {
         let io = |source| OutputError::Io {
             path: path.display().to_string(),
@@ -143,6 +154,9 @@ pub fn write_quicklook_png(
             .map_err(png_err)?;
         encoder
             .add_text_chunk("Software".to_string(), crate::SOFTWARE_VERSION.to_string())
+            .map_err(png_err)?;
+        encoder
+            .add_itxt_chunk("Description".to_string(), context.clone())
             .map_err(png_err)?;
         let mut writer = encoder.write_header().map_err(png_err)?;
         writer.write_image_data(&canvas.rgb).map_err(png_err)?;
@@ -242,9 +256,22 @@ fn render(rec: &Reconstruction, meta: &VisMeta, opts: &QuicklookOptions) -> Resu
     if let Some(fwd) = &rec.fwdfit {
         draw_sources(&mut canvas, &frame, rec, fwd);
     }
+    if opts
+        .quality
+        .as_ref()
+        .is_some_and(|q| q.grade != crate::quality::Grade::Good)
+    {
+        draw_peak_ring(&mut canvas, &frame, rec);
+    }
     draw_axes(&mut canvas, &frame, &text);
     draw_colorbar(&mut canvas, &frame, &text, &lut, vmin, vmax, &rec.map.unit);
-    draw_titles(&mut canvas, &text, &title(rec, meta)?, &subtitle(rec, meta));
+    draw_titles(
+        &mut canvas,
+        &text,
+        &title(rec, meta)?,
+        &subtitle(rec, meta),
+        &context_line(meta, opts),
+    );
     Ok(canvas)
 }
 
@@ -544,7 +571,31 @@ fn draw_colorbar(
     );
 }
 
-fn draw_titles(canvas: &mut Canvas, text: &TextRenderer, title: &str, subtitle: &str) {
+/// Rings the map peak (an image that is not GOOD: show the viewer what the figures are about).
+fn draw_peak_ring(canvas: &mut Canvas, frame: &Frame, rec: &Reconstruction) {
+    let c = rec.map.center_stix_arcsec;
+    let d = rec.map.peak_offset_arcsec();
+    let p = frame.to_screen(frame.attitude.stix_to_hpc([c[0] + d[0], c[1] + d[1]]));
+    let clip = frame.clip();
+    let r = 10.0;
+    let pts: Vec<[f64; 2]> = (0..=72)
+        .map(|i| {
+            let t = (i as f64 * 5.0).to_radians();
+            [p[0] + r * t.cos(), p[1] + r * t.sin()]
+        })
+        .collect();
+    for w in pts.windows(2) {
+        canvas.line(w[0], w[1], 2.0, MARKER, clip);
+    }
+}
+
+fn draw_titles(
+    canvas: &mut Canvas,
+    text: &TextRenderer,
+    title: &str,
+    subtitle: &str,
+    context: &str,
+) {
     let w = canvas.width as f64;
     let mut size = 15.0f32;
     while size > 9.0 && text.width(title, size) > w - 12.0 {
@@ -570,6 +621,38 @@ fn draw_titles(canvas: &mut Canvas, text: &TextRenderer, title: &str, subtitle: 
         TEXT_GREY,
         false,
     );
+    let mut size = 11.0f32;
+    while size > 7.0 && text.width(context, size) > w - 12.0 {
+        size -= 0.5;
+    }
+    let m = text.render(context, size);
+    canvas.draw_mask(
+        &m,
+        ((w - text.width(context, size)) / 2.0) as i64,
+        46,
+        TEXT_GREY,
+        false,
+    );
+}
+
+/// Third line: flare id, background file, quality grade and reasons.
+fn context_line(meta: &VisMeta, opts: &QuicklookOptions) -> String {
+    let mut parts = Vec::new();
+    if let Some(id) = &opts.flare_id {
+        parts.push(format!("flare {id}"));
+    }
+    parts.push(format!(
+        "background: {}",
+        meta.background_file.as_deref().unwrap_or("none")
+    ));
+    if let Some(q) = &opts.quality {
+        if q.reasons.is_empty() {
+            parts.push(format!("quality {}", q.grade));
+        } else {
+            parts.push(format!("quality {}: {}", q.grade, q.reasons.join("; ")));
+        }
+    }
+    parts.join(" · ")
 }
 
 /// Display name of an algorithm in the title.
@@ -590,7 +673,7 @@ fn short_number(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// "STIX <algorithm> <lo>–<hi> keV <start>–<end> UT".
+/// "STIX <algorithm> <lo>–<hi> keV <start>–<end> UTC (at Solar Orbiter)".
 fn title(rec: &Reconstruction, meta: &VisMeta) -> Result<String, String> {
     let tr = meta
         .time_range()
@@ -603,17 +686,28 @@ fn title(rec: &Reconstruction, meta: &VisMeta) -> Result<String, String> {
         tr.end.format("%Y-%m-%d %H:%M:%S").to_string()
     };
     Ok(format!(
-        "STIX {} {}\u{2013}{} keV {start}\u{2013}{end} UT",
+        "STIX {} {}\u{2013}{} keV {start}\u{2013}{end} UTC (at Solar Orbiter)",
         algorithm_label(rec.algorithm),
         short_number(lo),
         short_number(hi)
     ))
 }
 
-/// Second line: instrument, grid, roll, pointing source and algorithm facts.
+/// Second line: the Earth-time equivalent, instrument, grid, roll, pointing source and
+/// algorithm facts.
 fn subtitle(rec: &Reconstruction, meta: &VisMeta) -> String {
     let g = rec.map.grid;
-    let mut s = format!(
+    let mut s = String::new();
+    if let (Some(dt), Ok(tr)) = (meta.earth_time_delta_seconds, meta.time_range()) {
+        let shift = chrono::Duration::milliseconds((dt * 1e3).round() as i64);
+        s.push_str(&format!(
+            "at Earth {}–{} UTC (+{:.0} s) · ",
+            (tr.start + shift).format("%H:%M:%S"),
+            (tr.end + shift).format("%H:%M:%S"),
+            dt
+        ));
+    }
+    s += &format!(
         "Solar Orbiter/STIX · {n}×{n} px of {}″ · roll {}° · pointing: {}",
         short_number(g.pixel_arcsec),
         format!("{:.2}", meta.map_wcs.roll_angle_deg).replace('-', "\u{2212}"),

@@ -86,15 +86,15 @@ impl ElutPeriod {
     }
 }
 
-/// Parses an ELUT index table (one header line, then `index, start_date, end_date, elut_file`).
+/// Parses an ELUT index table (one header record, then `index, start_date, end_date,
+/// elut_file`), read with the `csv` crate (quotes, byte-order mark, blank lines).
 pub fn parse_elut_index(text: &str) -> Result<Vec<ElutPeriod>, ElutIndexError> {
     let mut periods = Vec::new();
-    for (i, raw) in text.lines().enumerate().skip(1) {
-        let line = i + 1;
-        if raw.trim().is_empty() {
-            continue;
-        }
-        let cols: Vec<&str> = raw.split(',').map(str::trim).collect();
+    for rec in crate::csv_table::records(text).skip(1) {
+        let (line, cols) = rec.map_err(|e| ElutIndexError::Columns {
+            line: e.line,
+            found: 0,
+        })?;
         if cols.len() != 4 {
             return Err(ElutIndexError::Columns {
                 line,
@@ -106,16 +106,17 @@ pub fn parse_elut_index(text: &str) -> Result<Vec<ElutPeriod>, ElutIndexError> {
             value: cols[0].to_string(),
         })?;
         let time = |s: &str| {
+            let s = s.trim();
             parse_utc(s).map_err(|_| ElutIndexError::Time {
                 line,
                 value: s.to_string(),
             })
         };
-        let start = time(cols[1])?;
+        let start = time(&cols[1])?;
         let end = if cols[2].eq_ignore_ascii_case("none") {
             None
         } else {
-            Some(time(cols[2])?)
+            Some(time(&cols[2])?)
         };
         if end.is_some_and(|e| e <= start) {
             return Err(ElutIndexError::Reversed { line });

@@ -5,8 +5,10 @@
 //! GOES class and the UID of the pixel-data request used.
 //!
 //! Columns are found by header name, so extra columns (the full community list has many) and
-//! another column order are fine. Fields may be quoted (`"…"`, `""` inside). Errors are typed
-//! and carry the 1-based line number of the file.
+//! another column order are fine. The text is read with the `csv` crate (RFC 4180): fields may
+//! be quoted (`"…"`, `""` inside, commas and newlines inside quotes), a UTF-8 byte-order mark
+//! is skipped and blank lines are ignored. Errors are typed and carry the 1-based line number
+//! of the file where the record starts.
 
 use crate::policy::flare_window::{FlareOrigin, FlareWindow};
 use crate::time_range::{TimeRange, parse_utc};
@@ -68,11 +70,20 @@ pub enum FlareListError {
         /// Fields on this line.
         found: usize,
     },
-    /// A quoted field is not closed.
+    /// A quoted field is never closed (the CSV reader would silently run it to the end of the
+    /// file).
     #[error("flare list line {line}: a quoted field is not closed")]
     UnclosedQuote {
+        /// 1-based line number where the quote opens.
+        line: usize,
+    },
+    /// The text is not readable CSV (e.g. not UTF-8 inside a record).
+    #[error("flare list line {line}: {detail}")]
+    Csv {
         /// 1-based line number.
         line: usize,
+        /// What the CSV reader reported.
+        detail: String,
     },
     /// A required field is empty.
     #[error("flare list line {line}: column '{column}' is empty")]
@@ -183,10 +194,11 @@ impl ListedFlare {
     }
 }
 
-/// Cheap recognition of a flare-list CSV from its first line (the header): it must name the
-/// `flare_id`, `start_UTC`, `peak_UTC` and `end_UTC` columns.
-pub fn looks_like_flare_list(first_line: &str) -> bool {
-    let Ok(fields) = split_fields(first_line.trim_start_matches('\u{feff}'), 1) else {
+/// Cheap recognition of a flare-list CSV from its header (the first record of `text`; the
+/// whole text or just its first line): it must name the `flare_id`, `start_UTC`, `peak_UTC`
+/// and `end_UTC` columns.
+pub fn looks_like_flare_list(text: &str) -> bool {
+    let Ok(Some((_, fields))) = records(text).next().transpose() else {
         return false;
     };
     [COL_ID, COL_START, COL_PEAK, COL_END]
@@ -194,33 +206,32 @@ pub fn looks_like_flare_list(first_line: &str) -> bool {
         .all(|c| fields.iter().any(|f| f == c))
 }
 
-/// Splits one CSV line into trimmed fields, honouring `"…"` quoting.
-fn split_fields(line: &str, line_no: usize) -> Result<Vec<String>, FlareListError> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
+/// The line of a quote that is still open at the end of the text (RFC 4180 quoting, where
+/// `""` inside quotes is an escaped quote and toggles twice).
+fn unclosed_quote_line(text: &str) -> Option<usize> {
+    let (mut open_at, mut line) = (None, 1);
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                cur.push('"');
+        match c {
+            '"' if open_at.is_some() && chars.peek() == Some(&'"') => {
                 chars.next();
             }
-            (true, '"') => quoted = false,
-            (true, c) => cur.push(c),
-            (false, '"') if cur.trim().is_empty() => {
-                cur.clear();
-                quoted = true;
-            }
-            (false, ',') => fields.push(std::mem::take(&mut cur).trim().to_string()),
-            (false, c) => cur.push(c),
+            '"' => open_at = if open_at.is_some() { None } else { Some(line) },
+            '\n' => line += 1,
+            _ => {}
         }
     }
-    if quoted {
-        return Err(FlareListError::UnclosedQuote { line: line_no });
-    }
-    fields.push(cur.trim().to_string());
-    Ok(fields)
+    open_at
+}
+
+/// The non-blank records of a CSV text with the 1-based line each starts on, fields trimmed.
+fn records(text: &str) -> impl Iterator<Item = Result<(usize, Vec<String>), FlareListError>> + '_ {
+    crate::csv_table::records(text).map(|r| {
+        r.map_err(|e| FlareListError::Csv {
+            line: e.line,
+            detail: e.detail,
+        })
+    })
 }
 
 /// Column positions found in the header.
@@ -361,26 +372,20 @@ impl Row<'_> {
     }
 }
 
-/// Reads a flare list: a header line, then one flare per non-blank line.
+/// Reads a flare list: a header record, then one flare per non-blank record.
 pub fn read_flare_list(text: &str) -> Result<Vec<ListedFlare>, FlareListError> {
-    let mut lines = text.lines().enumerate();
-    let header = loop {
-        match lines.next() {
-            Some((i, l)) if !l.trim().is_empty() => {
-                break split_fields(l.trim_start_matches('\u{feff}'), i + 1)?;
-            }
-            Some(_) => {}
-            None => return Err(FlareListError::Empty),
-        }
+    if let Some(line) = unclosed_quote_line(text) {
+        return Err(FlareListError::UnclosedQuote { line });
+    }
+    let mut recs = records(text);
+    let header = match recs.next() {
+        Some(r) => r?.1,
+        None => return Err(FlareListError::Empty),
     };
     let cols = Columns::find(&header)?;
     let mut flares = Vec::new();
-    for (i, l) in lines {
-        if l.trim().is_empty() {
-            continue;
-        }
-        let line = i + 1;
-        let fields = split_fields(l, line)?;
+    for r in recs {
+        let (line, fields) = r?;
         if fields.len() != header.len() {
             return Err(FlareListError::FieldCount {
                 line,
@@ -433,14 +438,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splits_quoted_fields() {
-        assert_eq!(
-            split_fields(r#"a, "b,c" ,"d""e",,f"#, 1).unwrap(),
-            vec!["a", "b,c", "d\"e", "", "f"]
-        );
-        assert_eq!(
-            split_fields(r#"a,"b"#, 3),
-            Err(FlareListError::UnclosedQuote { line: 3 })
-        );
+    fn recognises_a_quoted_header_with_a_bom() {
+        assert!(looks_like_flare_list(
+            "\u{feff}\"flare_id\",start_UTC,peak_UTC,end_UTC\n1,2,3,4"
+        ));
+        assert!(!looks_like_flare_list("flare_id,start_UTC\n"));
+        assert_eq!(unclosed_quote_line("a,\"b\n\"\"c\n"), Some(1));
+        assert_eq!(unclosed_quote_line("a,\"b\n\"\n"), None);
     }
 }

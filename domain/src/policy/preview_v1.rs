@@ -72,6 +72,9 @@ pub struct PreviewSettings {
     pub window_seconds: f64,
     /// Spacing of the cadence windows from the peak, seconds. Default 600 (10 min).
     pub cadence_seconds: f64,
+    /// `preview-v2`: a box needs at least this many background-subtracted counts. Default
+    /// 10 000 (the DC's `MIN_COUNTS`, applied to net instead of total counts; issue #11).
+    pub min_net_counts: f64,
 }
 
 impl Default for PreviewSettings {
@@ -81,6 +84,7 @@ impl Default for PreviewSettings {
             min_counts: 10_000.0,
             window_seconds: 60.0,
             cadence_seconds: 600.0,
+            min_net_counts: 10_000.0,
         }
     }
 }
@@ -109,12 +113,17 @@ impl PreviewSettings {
         };
         seconds("window_seconds", self.window_seconds)?;
         seconds("cadence_seconds", self.cadence_seconds)?;
-        if !(self.min_counts.is_finite() && self.min_counts >= 0.0) {
-            return Err(PreviewSettingsError::OutOfRange {
-                name: "min_counts",
-                value: self.min_counts,
-                expected: "a finite number ≥ 0",
-            });
+        for (name, value) in [
+            ("min_counts", self.min_counts),
+            ("min_net_counts", self.min_net_counts),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(PreviewSettingsError::OutOfRange {
+                    name,
+                    value,
+                    expected: "a finite number ≥ 0",
+                });
+            }
         }
         Ok(())
     }
@@ -145,8 +154,15 @@ pub struct PlannedBox {
     pub requested: TimeRange,
     /// The whole bins that contain the requested edges (what imaging uses).
     pub actual: TimeRange,
-    /// Counts in `actual` in this band.
+    /// Counts in `actual` in this band (`preview-v2`: in the summed pixels of the imaging
+    /// detectors, before background subtraction).
     pub counts: f64,
+    /// `preview-v2`: live-time-scaled background counts in the same pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_counts: Option<f64>,
+    /// `preview-v2`: background-subtracted counts, the figure the threshold applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_counts: Option<f64>,
     /// Kind of box.
     pub kind: BoxKind,
     /// [`POLICY_VERSION`].
@@ -164,6 +180,12 @@ pub struct SkippedBox {
     pub requested: TimeRange,
     /// Counts found there (0 when none could be counted).
     pub counts: f64,
+    /// `preview-v2`: scaled background counts found there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_counts: Option<f64>,
+    /// `preview-v2`: net counts found there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_counts: Option<f64>,
     /// Kind of box considered, if the policy got that far.
     pub kind: Option<BoxKind>,
     /// Why, for the user: "only 7 532 counts in 4–10 keV, below min_counts 10 000".
@@ -184,7 +206,7 @@ pub struct PreviewPlan {
 }
 
 /// Thousands grouped with spaces: `7532.4` → `7 532`.
-fn group_thousands(x: f64) -> String {
+pub(crate) fn group_thousands(x: f64) -> String {
     if !x.is_finite() {
         return format!("{x}");
     }
@@ -203,7 +225,7 @@ fn group_thousands(x: f64) -> String {
 }
 
 /// `4–10 keV`.
-fn band_label(b: &EnergyBand) -> String {
+pub(crate) fn band_label(b: &EnergyBand) -> String {
     format!("{}–{} keV", b.low_kev, b.high_kev)
 }
 
@@ -242,7 +264,7 @@ struct PeakFacts {
 /// The policy inputs recorded on every box and skip of one band.
 #[derive(Debug, Clone, Serialize)]
 struct Inputs<'a> {
-    policy_version: &'static str,
+    policy_version: &'a str,
     settings: &'a PreviewSettings,
     flare: &'a FlareWindow,
     band_kev: [f64; 2],
@@ -268,9 +290,68 @@ pub fn plan_boxes(
     curves: &[LightCurve],
     settings: &PreviewSettings,
 ) -> PreviewPlan {
+    let rule = CountRule {
+        policy_version: POLICY_VERSION,
+        threshold_name: "min_counts",
+        threshold: settings.min_counts,
+        count: &|curve: &LightCurve, r: &TimeRange| {
+            curve
+                .counts_in(r)
+                .map(|(counts, actual)| Counted {
+                    counts,
+                    background: None,
+                    net: None,
+                    actual,
+                })
+                .map_err(|e| e.to_string())
+        },
+    };
+    plan_with(flare, curves, settings, &rule)
+}
+
+/// What counting one requested interval found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Counted {
+    /// Total counts.
+    pub counts: f64,
+    /// Scaled background, when known.
+    pub background: Option<f64>,
+    /// Net counts, when a background is part of the rule.
+    pub net: Option<f64>,
+    /// The whole bins used.
+    pub actual: TimeRange,
+}
+
+impl Counted {
+    /// The figure the threshold applies to: net counts when known, else total counts.
+    fn decisive(&self) -> f64 {
+        self.net.unwrap_or(self.counts)
+    }
+}
+
+/// How a policy version counts a box and what it requires.
+pub(crate) struct CountRule<'a> {
+    /// The version recorded on boxes and skips.
+    pub policy_version: &'a str,
+    /// Name of the threshold setting, for skip reasons.
+    pub threshold_name: &'a str,
+    /// The threshold.
+    pub threshold: f64,
+    /// Counts a requested interval of a band.
+    #[allow(clippy::type_complexity)]
+    pub count: &'a dyn Fn(&LightCurve, &TimeRange) -> Result<Counted, String>,
+}
+
+/// The box geometry of `preview-v1` (also used by `preview-v2`) with a counting rule.
+pub(crate) fn plan_with(
+    flare: &FlareWindow,
+    curves: &[LightCurve],
+    settings: &PreviewSettings,
+    rule: &CountRule<'_>,
+) -> PreviewPlan {
     let mut plan = PreviewPlan::default();
     for curve in curves {
-        plan_band(flare, curve, settings, &mut plan);
+        plan_band(flare, curve, settings, rule, &mut plan);
     }
     plan
 }
@@ -279,11 +360,13 @@ fn plan_band(
     flare: &FlareWindow,
     curve: &LightCurve,
     settings: &PreviewSettings,
+    rule: &CountRule<'_>,
     plan: &mut PreviewPlan,
 ) {
     let band = curve.band;
+    let version = rule.policy_version;
     let mut inputs = Inputs {
-        policy_version: POLICY_VERSION,
+        policy_version: version,
         settings,
         flare,
         band_kev: [band.low_kev, band.high_kev],
@@ -295,19 +378,26 @@ fn plan_band(
         step: None,
         centre: None,
     };
-    let skip = |plan: &mut PreviewPlan, inputs: &Inputs, requested, counts, kind, reason| {
+    let skip = |plan: &mut PreviewPlan,
+                inputs: &Inputs,
+                requested,
+                counted: Option<&Counted>,
+                kind,
+                reason| {
         plan.skips.push(SkippedBox {
             band,
             requested,
-            counts,
+            counts: counted.map_or(0.0, |c| c.counts),
+            background_counts: counted.and_then(|c| c.background),
+            net_counts: counted.and_then(|c| c.net),
             kind,
             reason,
-            policy_version: POLICY_VERSION.to_string(),
+            policy_version: version.to_string(),
             inputs: inputs.json(),
         });
     };
     if let Err(e) = settings.check() {
-        return skip(plan, &inputs, flare.range, 0.0, None, e.to_string());
+        return skip(plan, &inputs, flare.range, None, None, e.to_string());
     }
     if curve.counts.len() != curve.bins.len() {
         let reason = format!(
@@ -316,45 +406,60 @@ fn plan_band(
             curve.bins.len(),
             curve.counts.len()
         );
-        return skip(plan, &inputs, flare.range, 0.0, None, reason);
+        return skip(plan, &inputs, flare.range, None, None, reason);
     }
     let Some(file) = inputs.file_range else {
         let reason = format!("the {} light curve has no time bins", band_label(&band));
-        return skip(plan, &inputs, flare.range, 0.0, None, reason);
+        return skip(plan, &inputs, flare.range, None, None, reason);
     };
     let Some(w) = intersect(&flare.range, &file) else {
         let reason = format!(
             "flare {} ({}) is not inside the file ({file})",
             flare.flare_id, flare.range
         );
-        return skip(plan, &inputs, flare.range, 0.0, None, reason);
+        return skip(plan, &inputs, flare.range, None, None, reason);
     };
     inputs.flare_in_file = Some(w);
 
-    // Evaluates one requested interval: a box if it holds ≥ min_counts, else a skip.
-    let evaluate = |plan: &mut PreviewPlan, inputs: &Inputs, requested: TimeRange, kind| match curve
-        .counts_in(&requested)
-    {
-        Ok((counts, actual)) if counts >= settings.min_counts => plan.boxes.push(PlannedBox {
-            band,
-            requested,
-            actual,
-            counts,
-            kind,
-            policy_version: POLICY_VERSION.to_string(),
-            inputs: inputs.json(),
-        }),
-        Ok((counts, _)) => {
-            let reason = format!(
-                "only {} counts in {}, below min_counts {}",
-                group_thousands(counts),
-                band_label(&band),
-                group_thousands(settings.min_counts)
-            );
-            skip(plan, inputs, requested, counts, Some(kind), reason)
-        }
-        Err(e) => skip(plan, inputs, requested, 0.0, Some(kind), e.to_string()),
-    };
+    // Evaluates one requested interval: a box if it holds ≥ the threshold, else a skip.
+    let evaluate =
+        |plan: &mut PreviewPlan, inputs: &Inputs, requested: TimeRange, kind| match (rule.count)(
+            curve, &requested,
+        ) {
+            Ok(c) if c.decisive() >= rule.threshold => plan.boxes.push(PlannedBox {
+                band,
+                requested,
+                actual: c.actual,
+                counts: c.counts,
+                background_counts: c.background,
+                net_counts: c.net,
+                kind,
+                policy_version: version.to_string(),
+                inputs: inputs.json(),
+            }),
+            Ok(c) => {
+                let reason = match (c.net, c.background) {
+                    (Some(net), Some(bkg)) => format!(
+                        "only {} net counts in {} ({} total − {} background), below {} {}",
+                        group_thousands(net),
+                        band_label(&band),
+                        group_thousands(c.counts),
+                        group_thousands(bkg),
+                        rule.threshold_name,
+                        group_thousands(rule.threshold)
+                    ),
+                    _ => format!(
+                        "only {} counts in {}, below {} {}",
+                        group_thousands(c.counts),
+                        band_label(&band),
+                        rule.threshold_name,
+                        group_thousands(rule.threshold)
+                    ),
+                };
+                skip(plan, inputs, requested, Some(&c), Some(kind), reason)
+            }
+            Err(e) => skip(plan, inputs, requested, None, Some(kind), e),
+        };
 
     if curve.bins.len() == 1 {
         inputs.classification = Some("single_bin");
@@ -378,14 +483,14 @@ fn plan_band(
         inputs.classification = Some("small");
         return evaluate(plan, &inputs, w, BoxKind::WholeFlare);
     };
-    let window_counts = curve.counts_in(&peak_window).map_or(0.0, |(c, _)| c);
+    let window_counts = (rule.count)(curve, &peak_window).map_or(0.0, |c| c.decisive());
     inputs.peak = Some(PeakFacts {
         bin,
         time: t_peak,
         rate_cps: curve.rate(p),
         window_counts,
     });
-    if window_counts < settings.min_counts {
+    if window_counts < rule.threshold {
         inputs.classification = Some("small");
         return evaluate(plan, &inputs, w, BoxKind::WholeFlare);
     }

@@ -223,6 +223,8 @@ pub fn vis_file(
         total_counts: 0.0,
         background_counts: 0.0,
         calibration_version: "test".to_string(),
+        elut_file: None,
+        earth_time_delta_seconds: None,
         science_file: None,
         background_file: None,
         aux_file: None,

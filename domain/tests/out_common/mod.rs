@@ -68,6 +68,8 @@ pub fn reference_meta() -> VisMeta {
         total_counts: 2343206.0,
         background_counts: 3563.4194411689377,
         calibration_version: "stix-archive-cal 1 (test)".to_string(),
+        elut_file: None,
+        earth_time_delta_seconds: None,
         science_file: Some(SCIENCE_FILE.to_string()),
         background_file: Some(BACKGROUND_FILE.to_string()),
         aux_file: Some("solo_L2_stix-aux-ephemeris_20221111_V01.fits".to_string()),

@@ -11,7 +11,7 @@ use super::naming::{day_from_name, version_from_name};
 use super::{IngestRejection, ProductKind};
 use chrono::{DateTime, Datelike, Utc};
 use domain::aspect::{AspectError, AspectFile};
-use domain::l1::{L1Error, PixelData};
+use domain::l1::{L1Error, PixelData, RejectCode};
 use domain::policy::flare_list::{ListedFlare, looks_like_flare_list, read_flare_list};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -127,10 +127,12 @@ pub(crate) fn prepare(path: &Path) -> Result<Prepared, IngestRejection> {
         Ok(header) => prepare_fits(path, meta.len(), &header),
         Err(HeaderError::NotFits) if is_csv(path) => prepare_flare_list(path, meta.len()),
         Err(HeaderError::NotFits) => Err(reject(
-            "unsupported_file",
+            RejectCode::NotFits.as_str(),
             "neither a FITS file nor a flare-list CSV",
         )),
-        Err(e @ HeaderError::NoEnd { .. }) => Err(reject("truncated_fits", e.to_string())),
+        Err(e @ HeaderError::NoEnd { .. }) => {
+            Err(reject(RejectCode::Truncated.as_str(), e.to_string()))
+        }
         Err(e) => Err(reject("io_error", e.to_string())),
     }
 }
@@ -167,9 +169,9 @@ fn prepare_fits(
         }
     };
     let classified = classified.map_err(|r| {
-        if truncated {
+        if truncated && r.code != RejectCode::ChecksumMismatch.as_str() {
             reject(
-                "truncated_fits",
+                RejectCode::Truncated.as_str(),
                 format!(
                     "truncated FITS: {size} bytes is not a whole number of {FITS_BLOCK_BYTES}-byte blocks ({})",
                     r.reason
@@ -208,14 +210,16 @@ enum Classified {
 
 fn l1_rejection(e: &L1Error) -> IngestRejection {
     match e {
+        L1Error::Rejected { code, reason, .. } => reject(code.as_str(), reason.clone()),
         L1Error::Io { .. } => reject("io_error", e.to_string()),
         L1Error::Corrupt { reason, .. } => reject(
             "corrupt_fits",
             format!("truncated or corrupt FITS: {reason}"),
         ),
-        L1Error::NotPixelData { product, .. } => {
-            reject("not_pixel_data", format!("not STIX pixel data: {product}"))
-        }
+        L1Error::NotPixelData { product, .. } => reject(
+            RejectCode::WrongProduct.as_str(),
+            format!("not STIX pixel data: {product}"),
+        ),
         L1Error::Legacy { layout, detail, .. } => reject(
             "legacy_layout",
             format!("legacy layout '{layout}', not supported: {detail}"),
@@ -292,6 +296,12 @@ fn from_pixels(
         notes.push(
             "background-like: one time bin, all 32 detectors and 12 pixels (A.1)".to_string(),
         );
+    }
+    for x in &p.excluded_bins {
+        notes.push(format!(
+            "time bin {} excluded: {} (issue #11: NaN or negative values are not imaged)",
+            x.row, x.reason
+        ));
     }
     if p.predates_time_bin_fix() {
         notes.push(
@@ -394,8 +404,7 @@ fn prepare_flare_list(path: &Path, size: u64) -> Result<Prepared, IngestRejectio
         .map_err(|e| reject("io_error", format!("cannot read {}: {e}", path.display())))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| reject("not_flare_list", "a CSV that is not UTF-8 text"))?;
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    if !looks_like_flare_list(first) {
+    if !looks_like_flare_list(&text) {
         return Err(reject(
             "not_flare_list",
             "a CSV that is not a flare list: its header does not name flare_id, start_UTC, peak_UTC and end_UTC",

@@ -107,9 +107,12 @@ pub struct Ingested {
 
 /// Why a file was not ingested: a stable machine code and a human reason.
 ///
-/// Codes: `unsupported_file`, `io_error`, `truncated_fits`, `corrupt_fits`, `not_pixel_data`,
-/// `legacy_layout`, `invalid_content`, `not_aspect_file`, `not_flare_list`, `bad_flare_list`,
-/// `storage_error`, `changed_during_ingest`, `database_error`, `internal_error`.
+/// Codes: the integrity codes of [`domain::l1::RejectCode`] (`checksum_mismatch`,
+/// `not_fits`, `truncated`, `implausible_time`, `bad_time_axis`, `bad_rcr`, `empty_masks`,
+/// `bad_energy_table`, `inconsistent_control`, `wrong_product`, `no_usable_bins`), and
+/// `unsupported_file`, `io_error`, `corrupt_fits`, `legacy_layout`, `invalid_content`,
+/// `not_aspect_file`, `not_flare_list`, `bad_flare_list`, `storage_error`,
+/// `changed_during_ingest`, `database_error`, `internal_error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason} [{code}]")]
 pub struct IngestRejection {
