@@ -17,4 +17,5 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 pub mod ws;

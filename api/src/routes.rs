@@ -4,6 +4,7 @@
 //! see `readiness`), `/metrics` (Prometheus, see `metrics`), CSV exports under `/export/`, the downloads of `crate::downloads`
 //! (`/files/…`, `/scripts/…`);
 //! CORS when origins are set; every request is counted and timed.
+//! The browser pages at `/` and their files under `/app/` (`crate::web`).
 
 use crate::auth::caller::authenticate;
 use crate::graphql::AppSchema;
@@ -187,7 +188,7 @@ pub fn build(
     state: AppState,
     options: &HttpOptions,
 ) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
-    let route = Route::new()
+    let route = crate::web::routes(Route::new())
         .at("/graphql", get(crate::graphiql::page).post(graphql))
         .at("/graphiql/:file", get(crate::graphiql::asset))
         .at("/ws", get(ws))

@@ -5,6 +5,7 @@
 
 mod animations;
 mod archive_api;
+mod archive_pages;
 mod basics;
 mod client;
 mod downloads;

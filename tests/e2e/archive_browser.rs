@@ -1,0 +1,117 @@
+//! The archive's pages in a real browser: Debian's headless Chromium, driven by playwright-core from
+//! `tests/browser/` (`archive.mjs`), against the real server holding the demo sample with its
+//! previews made. Browser scenarios: the flare list shows the sample's flares (filters in the
+//! URL, keyboard navigation); three selected images make a three-frame GIF; a drag on the M1.2
+//! light curve lists exactly the images of that window; a signed-out user sees no form and
+//! cannot submit; a user registers, signs in, submits a CLEAN reconstruction and sees it
+//! succeed with its image; an API validation error shows next to its field; dark mode; the
+//! M1.2 page's time to interactive. Screenshots of every page go to
+//! `target/browser-screenshots/`.
+//!
+//! NOT YET REGISTERED in `main.rs`: the pages use the fields of issues 8 (accounts, jobs) and 9
+//! (download URLs, animations), which are not on this branch yet. Add `mod archive_browser;`
+//! to `tests/e2e/main.rs` once both have landed (it compiles against today's code).
+
+use crate::support::{TIMEOUT, TestApp, spawn_app};
+use api::archive::{ingest_and_queue, wait_for_jobs};
+use api::cli::ingest::DEMO_FILES;
+use std::path::PathBuf;
+
+/// Ingests the demo sample; with `wait`, also waits (on job events) for its previews.
+async fn ingest_demo_sample(app: &TestApp, wait: bool) {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/stix"));
+    let paths: Vec<PathBuf> = DEMO_FILES.iter().map(|f| dir.join(f)).collect();
+    let settings = jobs::pipeline::PipelineSettings::default();
+    let (report, jobs) = ingest_and_queue(&app.state, &settings, &paths, |_, _, _| {})
+        .await
+        .expect("the sample ingests");
+    assert_eq!(report.rejected, 0, "{:?}", report.outcomes);
+    if wait {
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        tokio::time::timeout(TIMEOUT * 4, wait_for_jobs(&app.state, &ids))
+            .await
+            .expect("previews finish in time")
+            .expect("previews succeed");
+    }
+}
+
+/// Runs the `scenarios` of `tests/browser/archive.mjs` against `app` in headless Chromium and
+/// fails naming every scenario that did not pass (screenshots in `target/browser-screenshots/`).
+async fn run_in_chromium(app: &TestApp, scenarios: &[&str]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci` in tests/browser (scripts/test.sh does) to install playwright-core"
+    );
+    let shots = root.join("target/browser-screenshots");
+    let out = tokio::time::timeout(
+        TIMEOUT * 8,
+        tokio::process::Command::new("node")
+            .arg("archive.mjs")
+            .arg(&app.base)
+            .arg(&shots)
+            .args(scenarios)
+            .current_dir(&dir)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser run ends in time")
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    let results: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for want in scenarios {
+        let r = results
+            .iter()
+            .find(|r| r["scenario"] == *want)
+            .unwrap_or_else(|| {
+                panic!(
+                    "scenario {want} did not report; stdout: {stdout}\nstderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        assert_eq!(
+            r["ok"],
+            true,
+            "{want} failed in Chromium (screenshots in {}): {r}",
+            shots.display()
+        );
+    }
+}
+
+/// The archive's pages on the demo sample with its previews: the flare list, the animation
+/// of three selected images, the window dragged on the M1.2 light curve, dark mode, and the
+/// M1.2 page's time to interactive.
+#[tokio::test]
+async fn archive_pages_in_chromium() {
+    let app = spawn_app().await;
+    ingest_demo_sample(&app, true).await;
+    run_in_chromium(
+        &app,
+        &[
+            "flare_list",
+            "animation",
+            "drag_window",
+            "dark_mode",
+            "time_to_interactive",
+        ],
+    )
+    .await;
+    app.stop().await;
+}
+
+/// Accounts and reconstructions in the browser: a signed-out user sees no form and cannot
+/// submit; a user registers, signs in, submits CLEAN, watches it succeed and sees the image;
+/// a validation error of the API appears next to its field.
+#[tokio::test]
+async fn reconstruction_in_chromium() {
+    let app = spawn_app().await;
+    ingest_demo_sample(&app, false).await;
+    run_in_chromium(&app, &["signed_out", "reconstruct", "validation"]).await;
+    app.stop().await;
+}
