@@ -105,6 +105,20 @@ pub async fn serve(
     let mut reader_done = false;
     loop {
         tokio::select! {
+            // A duplicate id wins over the end of the executor's stream (the reader stops
+            // feeding it when it sees the duplicate), so the 4409 close is always sent.
+            biased;
+            res = &mut dup_rx, if !reader_done => {
+                reader_done = true;
+                let Ok(id) = res else { continue };
+                let _ = sink
+                    .send(Message::close_with(
+                        DUPLICATE_SUBSCRIPTION_CLOSE_CODE,
+                        format!("Subscriber for {id} already exists"),
+                    ))
+                    .await;
+                break;
+            }
             item = out.next() => match item {
                 Some(WsMessage::Text(text)) => {
                     if let Some(IdEvent::End(id)) = id_event(text.as_bytes())
@@ -122,17 +136,6 @@ pub async fn serve(
                 }
                 None => break,
             },
-            res = &mut dup_rx, if !reader_done => {
-                reader_done = true;
-                let Ok(id) = res else { continue };
-                let _ = sink
-                    .send(Message::close_with(
-                        DUPLICATE_SUBSCRIPTION_CLOSE_CODE,
-                        format!("Subscriber for {id} already exists"),
-                    ))
-                    .await;
-                break;
-            }
         }
     }
     reader.abort();

@@ -63,8 +63,8 @@ async fn animation_gif_and_templates() {
     let imgs = images(&app).await;
     // Every BP image (several boxes) plus one CLEAN image: mixed algorithms, given in
     // reverse time order.
-    let mut chosen: Vec<&Value> = imgs.iter().filter(|i| i["algorithm"] == "bp").collect();
-    chosen.push(imgs.iter().find(|i| i["algorithm"] == "clean").unwrap());
+    let mut chosen: Vec<&Value> = imgs.iter().filter(|i| i["algorithm"] == "BP").collect();
+    chosen.push(imgs.iter().find(|i| i["algorithm"] == "CLEAN").unwrap());
     chosen.sort_by(|a, b| s(&b["timeStart"]).cmp(s(&a["timeStart"])));
     let ids: Vec<&str> = chosen.iter().map(|i| s(&i["id"])).collect();
     assert!(ids.len() >= 4);
@@ -203,8 +203,8 @@ async fn animation_gif_and_templates() {
     );
 
     // Overlay: CLEAN contours on the BP map.
-    let bp = chosen.iter().find(|i| i["algorithm"] == "bp").unwrap();
-    let clean = chosen.iter().find(|i| i["algorithm"] == "clean").unwrap();
+    let bp = chosen.iter().find(|i| i["algorithm"] == "BP").unwrap();
+    let clean = chosen.iter().find(|i| i["algorithm"] == "CLEAN").unwrap();
     let r = app
         .graphql(
             "mutation($b: ID!, $c: [ID!]!) { createOverlay(input: { baseImageId: $b, contourImageIds: $c, levelsPercent: [50, 70, 90] }) { pythonScriptUrl pythonScript } }",

@@ -317,7 +317,9 @@ async fn scripts_reproduce_the_images() {
     for alg in ["bp", "clean", "mem", "em", "fwdfit"] {
         let img = imgs
             .iter()
-            .find(|i| i["algorithm"] == alg && s(&i["timeStart"]) == peak_box)
+            .find(|i| {
+                i["algorithm"] == alg.to_uppercase().as_str() && s(&i["timeStart"]) == peak_box
+            })
             .unwrap_or_else(|| panic!("{alg} image of the peak box"));
         let r = http.get(s(&img["pythonScriptUrl"])).send().await.unwrap();
         assert_eq!(r.status(), 200);

@@ -224,7 +224,7 @@ async fn a_reused_subscription_id_closes_the_socket_with_4409() {
         .await
         .unwrap();
     let sub = json!({"id": "dup", "type": "subscribe", "payload": {
-        "query": "subscription { jobStatus(jobId: \"00000000-0000-0000-0000-000000000000\") { status } }"
+        "query": "subscription { newImages { id } }"
     }});
     ws.send(send(sub.clone())).await.unwrap();
     ws.send(send(sub)).await.unwrap();

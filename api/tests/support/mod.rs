@@ -5,6 +5,7 @@
 
 pub mod private_pg;
 
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
@@ -109,6 +110,12 @@ pub fn env(db_url: &str, dir: &Path) -> Vec<(String, String)> {
         ("STIX__DATABASE__CONNECT_TIMEOUT_SECONDS".into(), "2".into()),
         ("STIX_CONFIG".into(), config.display().to_string()),
         ("RUST_LOG".into(), "warn".into()),
+        // `serve` and `worker` refuse to start without a secret of at least 32 bytes; every
+        // process of one deployment shares it.
+        (
+            "STIX__AUTH__JWT_SECRET".into(),
+            "scale-out-test-secret-of-at-least-32-bytes".into(),
+        ),
     ]
 }
 
@@ -303,6 +310,7 @@ where
                     if pred(&v) {
                         return v;
                     }
+                    eprintln!("(frame passed over: {v})");
                 }
                 Some(Ok(_)) => {}
                 other => panic!("websocket ended: {other:?}"),
@@ -311,4 +319,44 @@ where
     })
     .await
     .expect("the expected frame arrives in time")
+}
+
+/// POSTs one GraphQL request to `base` and returns the JSON answer.
+async fn post_graphql(base: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .timeout(TIMEOUT)
+        .json(&serde_json::json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+/// A token of an operator account on the API at `base`: registers a user through GraphQL,
+/// makes it an admin with `stix-archive user set-role` (the operator's command, same
+/// settings `env`), then signs in. Only the owner or an admin may follow a job's status,
+/// and preview jobs have no owner.
+pub async fn admin_token(base: &str, env: &[(String, String)]) -> String {
+    let (user, password) = ("ops-admin", "operator-password-123");
+    let r = post_graphql(
+        base,
+        "mutation($i: RegisterInput!) { register(input: $i) { token } }",
+        serde_json::json!({ "i": { "username": user, "email": "ops@example.org", "password": password } }),
+    )
+    .await;
+    assert!(r["errors"].is_null(), "register: {r}");
+    run_to_end(&["user", "set-role", user, "admin"], env);
+    let r = post_graphql(
+        base,
+        "mutation($i: LoginInput!) { login(input: $i) { token } }",
+        serde_json::json!({ "i": { "username": user, "password": password } }),
+    )
+    .await;
+    r["data"]["login"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login: {r}"))
+        .to_string()
 }

@@ -86,6 +86,7 @@ async fn a_postgres_outage_fails_fast_and_every_process_recovers_by_itself() {
     assert_eq!(r["data"]["flares"]["totalCount"], 0, "{r}");
 
     // A WebSocket opened now lives through the outage (it subscribes afterwards, below).
+    let token = support::admin_token(&base, &env).await;
     let mut req = format!("{}/ws", base.replace("http://", "ws://"))
         .into_client_request()
         .unwrap();
@@ -95,7 +96,7 @@ async fn a_postgres_outage_fails_fast_and_every_process_recovers_by_itself() {
     );
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {}})
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})
             .to_string()
             .into(),
     ))
