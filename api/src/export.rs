@@ -123,7 +123,7 @@ pub fn flare_filter(mut p: Params) -> Result<FlareFilter, ApiError> {
 }
 
 /// The `images` filter from query parameters (`from`, `to`, `flareId`, `requestUid`,
-/// `algorithm`, `energyKev`, `kind`; enum values as in GraphQL or as stored).
+/// `algorithm`, `energyKev`, `kind`, `current`; enum values as in GraphQL or as stored).
 pub fn image_filter(mut p: Params) -> Result<ImageFilter, ApiError> {
     let f = ImageFilter {
         time: time_window(&mut p)?,
@@ -132,6 +132,7 @@ pub fn image_filter(mut p: Params) -> Result<ImageFilter, ApiError> {
         algorithm: take_enum(&mut p, "algorithm", Algorithm::from_db)?,
         energy_kev: take(&mut p, "energyKev")?,
         kind: take_enum(&mut p, "kind", ImageKind::from_db)?,
+        current: take(&mut p, "current")?,
     };
     no_leftovers(p)?;
     Ok(f)

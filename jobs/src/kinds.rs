@@ -114,6 +114,26 @@ impl From<JobKind> for sea_orm::Value {
     }
 }
 
+/// Where a flare's stored location came from (`flares.location_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationSource {
+    /// The imported flare list.
+    FlareList,
+    /// STIX imaging: the full-disk back-projection the previews were centred on.
+    StixImaging,
+}
+
+impl LocationSource {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationSource::FlareList => "flare_list",
+            LocationSource::StixImaging => "stix_imaging",
+        }
+    }
+}
+
 /// Who asked for an image (`images.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

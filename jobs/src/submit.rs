@@ -128,57 +128,27 @@ pub async fn submit_checked(
     .await
     .map_err(SubmitError::from)?;
     txn.commit().await.map_err(SubmitError::from)?;
-    queue
-        .push(QueueTask::for_job(row.id), None)
-        .await
-        .map_err(SubmitError::from)?;
+    if let Err(e) = queue.push(QueueTask::for_job(row.id), None).await {
+        // No task, no job: remove the row rather than leave a job that never runs.
+        let _ = reconstruction_job::Entity::delete_by_id(row.id)
+            .exec(db)
+            .await;
+        return Err(SubmitError::from(e).into());
+    }
     Ok((row, true))
 }
 
 /// Creates (or finds) the job and queues it; returns the row and whether it is new.
+/// [`submit_checked`] with no check: one path for every submission.
 pub async fn submit(
     db: &DatabaseConnection,
     queue: &Queue,
     job: NewJob,
 ) -> Result<(reconstruction_job::Model, bool), SubmitError> {
-    let hash = request_hash(&job);
-    if let Some(existing) = reconstruction_job::Entity::find()
-        .filter(reconstruction_job::Column::RequestHash.eq(hash.clone()))
-        .filter(reconstruction_job::Column::Status.is_in([
-            JobStatus::Queued.as_str(),
-            JobStatus::Running.as_str(),
-            JobStatus::Succeeded.as_str(),
-        ]))
-        .order_by_desc(reconstruction_job::Column::Id)
-        .one(db)
-        .await?
-    {
-        return Ok((existing, false));
+    let always: SubmitCheck<'_> = Box::new(|_| Box::pin(async { Ok(Some(())) }));
+    match submit_checked(db, queue, job, always).await {
+        Ok(r) => Ok(r),
+        Err(CheckedSubmitError::Submit(e)) => Err(e),
+        Err(CheckedSubmitError::Refused) => unreachable!("the check always passes"),
     }
-    let now = Utc::now();
-    let row = reconstruction_job::ActiveModel {
-        public_id: Set(Uuid::new_v4()),
-        owner_id: Set(job.owner_id),
-        kind: Set(job.kind.as_str().to_string()),
-        status: Set(JobStatus::Queued.as_str().to_string()),
-        stage: Set(Some("queued".to_string())),
-        progress_done: Set(0),
-        progress_total: Set(0),
-        attempts: Set(0),
-        error_code: Set(None),
-        error_message: Set(None),
-        request: Set(job.request),
-        request_hash: Set(hash),
-        science_file_id: Set(job.science_file_id),
-        created_at: Set(now),
-        started_at: Set(None),
-        finished_at: Set(None),
-        updated_at: Set(now),
-        cancel_requested: Set(false),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    queue.push(QueueTask::for_job(row.id), None).await?;
-    Ok((row, true))
 }

@@ -133,3 +133,24 @@ pub async fn follow(ws: &mut Ws) -> (Vec<Value>, Value) {
         }
     }
 }
+
+/// Creates an admin account directly in the database (as `stix-archive user create --admin`
+/// does) and returns a token for it.
+pub async fn admin_token(app: &TestApp, name: &str) -> String {
+    let row = api::auth::accounts::create(
+        &app.state.db,
+        name,
+        &format!("{name}@example.org"),
+        "admin password 123".into(),
+        api::auth::Role::Admin,
+    )
+    .await
+    .expect("admin account");
+    let (token, _) = app
+        .state
+        .auth
+        .keys
+        .issue(row.public_id, &row.role, row.token_version)
+        .expect("token");
+    token
+}

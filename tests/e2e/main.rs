@@ -3,6 +3,7 @@
 //! `TEST_DATABASE_URL` is set), real HTTP and WebSocket clients. Waits are on events with
 //! timeouts, never fixed sleeps.
 
+mod admin;
 mod animations;
 mod archive_api;
 mod archive_pages;

@@ -307,5 +307,125 @@ async fn inbox_detected_flare_without_background() {
             "the FITS header says no background was subtracted"
         );
     }
+    // The location imaging found is stored on the flare, with its source, and the images
+    // are centred on it.
+    assert_eq!(flare.location_source.as_deref(), Some("stix_imaging"));
+    let (x, y) = (
+        flare.location_hpc_x_arcsec.expect("stored x"),
+        flare.location_hpc_y_arcsec.expect("stored y"),
+    );
+    for i in &images {
+        assert!(
+            (i.center_hpc_x_arcsec - x).abs() < 5.0 && (i.center_hpc_y_arcsec - y).abs() < 5.0,
+            "image centre ({}, {}) vs stored location ({x}, {y})",
+            i.center_hpc_x_arcsec,
+            i.center_hpc_y_arcsec
+        );
+    }
+    let r = app
+        .graphql(
+            "query($f: BigInt!) { flare(flareId: $f) { location { xArcsec yArcsec } locationSource } }",
+            json!({ "f": flare.flare_id }),
+        )
+        .await;
+    assert_eq!(r["data"]["flare"]["locationSource"], "STIX_IMAGING", "{r}");
+    assert_eq!(r["data"]["flare"]["location"]["xArcsec"], json!(x), "{r}");
+    app.stop().await;
+}
+
+/// A reprocessed `_V02` of a science file is previewed again without touching the `_V01`
+/// products: product paths are unique per image row, so every row's files still match the
+/// checksums stored with it.
+#[tokio::test]
+async fn a_newer_version_never_overwrites_older_products() {
+    let app = spawn_app().await;
+    ingest_sample(&app).await;
+    let db = &app.state.db;
+    let before = image::Entity::find().all(db).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let v1_name =
+        "solo_L1_stix-sci-xray-cpd_20221113T064525-20221113T065617_V01_2211134748-54764.fits";
+    let v2 = tmp.path().join(v1_name.replace("_V01_", "_V02_"));
+    std::fs::copy(
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/stix/l1")).join(v1_name),
+        &v2,
+    )
+    .unwrap();
+    {
+        let mut f = fitsio::FitsFile::edit(&v2).unwrap();
+        let prim = f.primary_hdu().unwrap();
+        prim.write_key(&mut f, "ORIGIN", "reprocessed V02").unwrap();
+    }
+    let mut bytes = std::fs::read(&v2).unwrap();
+    domain::l1::checksum::reseal(&mut bytes).unwrap();
+    std::fs::write(&v2, &bytes).unwrap();
+
+    let settings = jobs::pipeline::PipelineSettings::default();
+    let (report, jobs) = ingest_and_queue(&app.state, &settings, &[v2], |_, _, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.new_versions, 1, "{:?}", report.outcomes);
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    assert_eq!(ids.len(), 1, "the new version gets its preview job");
+    let done = tokio::time::timeout(TIMEOUT * 4, wait_for_jobs(&app.state, &ids))
+        .await
+        .expect("previews finish in time")
+        .unwrap();
+    assert_eq!(done[0].status, "SUCCEEDED", "{:?}", done[0].error_message);
+
+    let v2_row = science_file::Entity::find()
+        .filter(science_file::Column::Version.eq(2))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the V02 row");
+    let after = image::Entity::find().all(db).await.unwrap();
+    let v2_images: Vec<_> = after
+        .iter()
+        .filter(|i| i.science_file_id == v2_row.id)
+        .collect();
+    let v1_same_uid = before
+        .iter()
+        .filter(|i| {
+            after.iter().any(|a| a.id == i.id)
+                && i.fits_path.contains(&v2_row.request_uid.to_string())
+        })
+        .count();
+    assert!(v1_same_uid > 0, "the V01 file had previews");
+    assert_eq!(
+        v2_images.len(),
+        v1_same_uid,
+        "the V02 file is previewed like the V01"
+    );
+    // The V01 previews of that file are superseded by the V02 ones of the same slot.
+    for i in after.iter().filter(|i| {
+        i.science_file_id != v2_row.id && i.fits_path.contains(&v2_row.request_uid.to_string())
+    }) {
+        let by = i.superseded_by_id.expect("a V01 preview is superseded");
+        let successor = after.iter().find(|n| n.id == by).unwrap();
+        assert_eq!(successor.science_file_id, v2_row.id);
+        assert_eq!(
+            (&successor.algorithm, successor.energy_low_kev),
+            (&i.algorithm, i.energy_low_kev)
+        );
+    }
+    // Every row (V01 and V02) still matches its checksums, and no path is shared.
+    let mut paths = BTreeSet::new();
+    for i in &after {
+        let png = i.png_path.as_ref().expect("png");
+        assert!(
+            paths.insert(i.fits_path.clone()),
+            "shared path {}",
+            i.fits_path
+        );
+        assert!(paths.insert(png.clone()), "shared path {png}");
+        assert_eq!(
+            sha256(&app.data_dir.join(&i.fits_path)),
+            i.fits_sha256,
+            "{}",
+            i.fits_path
+        );
+        assert_eq!(Some(sha256(&app.data_dir.join(png))), i.png_sha256, "{png}");
+    }
     app.stop().await;
 }

@@ -585,3 +585,65 @@ async fn a_running_mem_job_stops_when_cancelled() {
     );
     app.stop().await;
 }
+
+/// Ten users submit fifty jobs at once (five each, each a different minute of the M1.2
+/// file, back-projection on 65² pixels): every submission is accepted, every job ends
+/// SUCCEEDED after exactly one attempt, and each has exactly its one image.
+#[tokio::test]
+async fn ten_users_submit_fifty_jobs_at_once() {
+    let app = spawn_app_with(&[]).await;
+    ingest_m12(&app).await;
+    let mut tokens = Vec::new();
+    for u in 0..10 {
+        tokens.push(register(&app, &format!("crowd{u}")).await);
+    }
+    let submissions = (0..50).map(|k| {
+        let token = tokens[k % 10].clone();
+        let app = &app;
+        async move {
+            let minute = |m: usize| format!("2022-11-11T{:02}:{:02}:00Z", 11 + m / 60, m % 60);
+            let input = json!({
+                "scienceFileUid": M12_UID,
+                "timeRange": { "start": minute(12 + k), "end": minute(13 + k) },
+                "energyRange": { "lowKev": 6.0, "highKev": 10.0 },
+                "algorithms": ["BP"],
+                "imageSize": 65,
+            });
+            let v = gql(app, Some(&token), SUBMIT, json!({ "i": input })).await;
+            v["data"]["submitReconstruction"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("submission {k}: {v}"))
+                .to_string()
+        }
+    });
+    let ids: Vec<String> = futures::future::join_all(submissions).await;
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 50, "fifty different jobs");
+
+    let db = &app.state.db;
+    let rows = reconstruction_job::Entity::find().all(db).await.unwrap();
+    assert_eq!(rows.len(), 50, "one row per submission");
+    let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let done = tokio::time::timeout(
+        crate::support::TIMEOUT * 6,
+        api::archive::wait_for_jobs(&app.state, &row_ids),
+    )
+    .await
+    .expect("all fifty jobs finish in time")
+    .unwrap();
+    let images = image::Entity::find().all(db).await.unwrap();
+    for j in &done {
+        assert_eq!(
+            j.status, "SUCCEEDED",
+            "{:?} {:?}",
+            j.error_code, j.error_message
+        );
+        assert_eq!(j.attempts, 1, "job {} ran exactly once", j.id);
+        let mine = images.iter().filter(|i| i.job_id == Some(j.id)).count();
+        assert_eq!(mine, 1, "job {} has exactly its one image", j.id);
+    }
+    assert_eq!(images.len(), 50, "no duplicate image");
+    let paths: std::collections::BTreeSet<&String> = images.iter().map(|i| &i.fits_path).collect();
+    assert_eq!(paths.len(), 50, "every image has its own file");
+    app.stop().await;
+}

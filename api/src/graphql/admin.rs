@@ -1,11 +1,17 @@
 //! Admin operations over GraphQL: `ingest(paths)` reads only files under the inbox or the
 //! configured import root (`STIX__STORAGE__IMPORT_ROOT`), never an arbitrary file of the
-//! server, and queues the previews of new flare files.
+//! server, and queues the previews of new flare files; `reprocess(scienceFileUid)` queues a
+//! file's previews again with the current settings, the new images superseding the old.
 
 use super::accounts::authn;
 use super::error::ApiError;
+use super::reconstruction::ReconstructionJob;
+use super::scalars::BigInt;
 use crate::state::AppState;
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use jobs::ingest::ProductKind;
+use jobs::store::entities::science_file;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::path::{Path, PathBuf};
 
 /// One file of an admin ingest.
@@ -13,10 +19,23 @@ use std::path::{Path, PathBuf};
 pub struct IngestedFile {
     /// The path given.
     pub path: String,
-    /// `new`, `new version`, `already present` or `rejected`.
-    pub outcome: String,
+    /// What became of it.
+    pub outcome: IngestOutcome,
     /// Why it was rejected, if it was.
     pub reason: Option<String>,
+}
+
+/// What an ingest did with one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum IngestOutcome {
+    /// Archived for the first time.
+    New,
+    /// Archived as a newer version of a file already there.
+    NewVersion,
+    /// The same bytes were already archived; nothing changed.
+    AlreadyPresent,
+    /// Refused (see `reason`); nothing was stored.
+    Rejected,
 }
 
 /// The result of an admin ingest.
@@ -84,17 +103,24 @@ impl AdminMutation {
                 let (outcome, reason) = match &o.result {
                     Ok(i) => (
                         match i.status {
-                            jobs::ingest::IngestStatus::New => "new",
-                            jobs::ingest::IngestStatus::AlreadyPresent => "already present",
-                            jobs::ingest::IngestStatus::NewVersion { .. } => "new version",
+                            jobs::ingest::IngestStatus::New => IngestOutcome::New,
+                            jobs::ingest::IngestStatus::AlreadyPresent => {
+                                IngestOutcome::AlreadyPresent
+                            }
+                            jobs::ingest::IngestStatus::NewVersion { .. } => {
+                                IngestOutcome::NewVersion
+                            }
                         },
                         None,
                     ),
-                    Err(r) => ("rejected", Some(format!("{}: {}", r.code, r.reason))),
+                    Err(r) => (
+                        IngestOutcome::Rejected,
+                        Some(format!("{}: {}", r.code, r.reason)),
+                    ),
                 };
                 IngestedFile {
                     path: o.path.display().to_string(),
-                    outcome: outcome.to_string(),
+                    outcome,
                     reason,
                 }
             })
@@ -103,5 +129,38 @@ impl AdminMutation {
             files,
             preview_jobs: jobs.len() as i32,
         })
+    }
+
+    /// Queues the previews of the latest version of a flare science file again with the
+    /// current policy and calibration settings (admins only). Returns the new preview job;
+    /// each image it makes records, on the older preview it replaces, `supersededBy`. Old
+    /// images stay downloadable. Boxes already imaged with these settings are not redone.
+    async fn reprocess(
+        &self,
+        ctx: &Context<'_>,
+        science_file_uid: BigInt,
+    ) -> async_graphql::Result<ReconstructionJob> {
+        let st = ctx.data::<AppState>()?;
+        authn(ctx).admin()?;
+        let file = science_file::Entity::find()
+            .filter(science_file::Column::RequestUid.eq(science_file_uid.0))
+            .filter(science_file::Column::IsLatest.eq(true))
+            .filter(science_file::Column::ProductKind.eq(ProductKind::FlarePixelData.as_str()))
+            .one(&st.db)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no flare science file with request UID {}",
+                    science_file_uid.0
+                ))
+            })?;
+        let job = jobs::pipeline::submit_reprocess(&st.db, &st.queue, &file, &st.preview)
+            .await
+            .map_err(|e| match e {
+                jobs::submit::SubmitError::Db(d) => ApiError::from(d),
+                other => ApiError::Internal(other.to_string()),
+            })?;
+        Ok(job.into())
     }
 }

@@ -14,7 +14,7 @@ use super::query::{ImageFilter, ImageOrder, Page, PageArgs, image_page, page_cos
 use super::types::{Flare, HpcPosition, Image, PreviewSkip, ScienceFile};
 use async_graphql::{ComplexObject, Context};
 use jobs::store::entities::image;
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, EntityTrait};
 
 fn loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Loaders> {
     ctx.data::<Loaders>()
@@ -104,6 +104,20 @@ impl Image {
             .await
             .map_err(load_err)?;
         Ok(m.map(Flare::from))
+    }
+
+    /// The newer preview that replaces this one (the file was reprocessed, or a newer version
+    /// of it arrived); null while it is current. A superseded image stays downloadable.
+    async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Image>> {
+        let Some(row) = self.superseded_by_row else {
+            return Ok(None);
+        };
+        let st = ctx.data::<AppState>()?;
+        let m = image::Entity::find_by_id(row)
+            .one(&st.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(m.map(Image::from))
     }
 }
 

@@ -273,6 +273,9 @@ pub struct ImageFilter {
     pub energy_kev: Option<f64>,
     /// Preview or user image.
     pub kind: Option<ImageKind>,
+    /// `true`: only images no newer preview has superseded; `false`: only superseded ones;
+    /// absent: both.
+    pub current: Option<bool>,
 }
 
 /// What flares are sorted by.
@@ -497,6 +500,11 @@ pub fn image_query(filter: &ImageFilter) -> Result<Select<image::Entity>, ApiErr
     }
     if let Some(k) = f.kind {
         q = q.filter(image::Column::Kind.eq(k.db_name()));
+    }
+    match f.current {
+        Some(true) => q = q.filter(image::Column::SupersededById.is_null()),
+        Some(false) => q = q.filter(image::Column::SupersededById.is_not_null()),
+        None => {}
     }
     Ok(q)
 }

@@ -229,6 +229,9 @@ pub struct Image {
     pub fits_sha256: String,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// Row of the newer preview that replaces it (exposed as `supersededBy`).
+    #[graphql(skip)]
+    pub superseded_by_row: Option<i64>,
 }
 
 impl From<image::Model> for Image {
@@ -262,6 +265,7 @@ impl From<image::Model> for Image {
             software_version: m.software_version,
             fits_sha256: m.fits_sha256,
             created_at: m.created_at,
+            superseded_by_row: m.superseded_by_id,
         }
     }
 }

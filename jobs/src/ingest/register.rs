@@ -5,6 +5,7 @@ use super::classify::{PreparedFile, PreparedList};
 use super::copy::store_copy;
 use super::link::{link_files_to_flare, link_flares_to_file};
 use super::{IngestRejection, IngestStatus, Ingested, ProductKind};
+use crate::kinds::LocationSource;
 use crate::store::entities::{flare, science_file};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -13,7 +14,7 @@ use sea_orm::{
 };
 use std::path::Path;
 
-/// `source` of flares imported from a list, and `location_source` of their locations.
+/// `source` of flares imported from a list.
 pub const FLARE_LIST_SOURCE: &str = "flare_list";
 
 fn db_reject(e: DbErr) -> IngestRejection {
@@ -196,7 +197,9 @@ async fn import_flares(db: &DatabaseConnection, list: &PreparedList) -> Result<I
                     goes_class: Set(f.goes_class.clone()),
                     location_hpc_x_arcsec: Set(location.map(|l| l[0])),
                     location_hpc_y_arcsec: Set(location.map(|l| l[1])),
-                    location_source: Set(location.map(|_| FLARE_LIST_SOURCE.to_string())),
+                    location_source: Set(
+                        location.map(|_| LocationSource::FlareList.as_str().to_string())
+                    ),
                     source: Set(FLARE_LIST_SOURCE.to_string()),
                     detector_version: Set(None),
                     created_at: Set(Utc::now()),
@@ -225,7 +228,7 @@ async fn import_flares(db: &DatabaseConnection, list: &PreparedList) -> Result<I
                 if let Some([x, y]) = location {
                     want.location_hpc_x_arcsec = Some(x);
                     want.location_hpc_y_arcsec = Some(y);
-                    want.location_source = Some(FLARE_LIST_SOURCE.to_string());
+                    want.location_source = Some(LocationSource::FlareList.as_str().to_string());
                 }
                 if f.request_uid.is_some() {
                     want.list_request_uid = f.request_uid.clone();

@@ -138,7 +138,13 @@ pub async fn image_box(
     if existing.len() == wanted.len() {
         return Ok(BoxOutcome::AlreadyStored);
     }
+    let image_ids: HashMap<Algorithm, uuid::Uuid> = spec
+        .algorithms
+        .iter()
+        .map(|&a| (a, uuid::Uuid::new_v4()))
+        .collect();
     let owned = spec.clone();
+    let ids_owned = image_ids.clone();
     let data_dir_owned = data_dir.to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         let s = &owned;
@@ -156,6 +162,7 @@ pub async fn image_box(
             data_dir: &data_dir_owned,
             rel_dir: s.rel_dir.clone(),
             stem: s.stem.clone(),
+            image_ids: &ids_owned,
             provenance: s.provenance.clone(),
             cancel: s.cancel.as_deref(),
             kind: s.owner.kind,
@@ -184,7 +191,7 @@ pub async fn image_box(
             }
         };
         let row = image::ActiveModel {
-            public_id: Set(uuid::Uuid::new_v4()),
+            public_id: Set(image_ids[&alg]),
             kind: Set(spec.owner.kind.as_str().into()),
             algorithm: Set(alg.name().into()),
             energy_low_kev: Set(out.meta.energy_range_kev[0]),
@@ -212,16 +219,34 @@ pub async fn image_box(
             total_counts: Set(out.meta.total_counts),
             background_counts: Set(out.meta.background_counts),
             total_flux: Set(p.total_flux.filter(|v| v.is_finite())),
-            fits_path: Set(p.fits_rel),
+            fits_path: Set(p.fits_rel.clone()),
             fits_sha256: Set(p.fits_sha256),
-            png_path: Set(Some(p.png_rel)),
+            png_path: Set(Some(p.png_rel.clone())),
             png_sha256: Set(Some(p.png_sha256)),
             created_at: Set(Utc::now()),
             ..Default::default()
         };
-        crate::store::insert_or_ignore(db, row, [image::Column::DedupKey])
+        let inserted = crate::store::insert_or_ignore(db, row, [image::Column::DedupKey])
             .await
             .map_err(transient)?;
+        if inserted == 0 {
+            // Another worker stored this image first: its row points at its own files, so
+            // ours belong to no row.
+            for rel in [&p.fits_rel, &p.png_rel] {
+                let _ = std::fs::remove_file(data_dir.join(rel));
+            }
+        } else if spec.owner.kind == ImageKind::Preview {
+            let stored = image::Entity::find()
+                .filter(image::Column::PublicId.eq(image_ids[&alg]))
+                .one(db)
+                .await
+                .map_err(transient)?;
+            if let Some(new) = stored {
+                super::supersede::supersede_older(db, &new)
+                    .await
+                    .map_err(transient)?;
+            }
+        }
         results.push((alg, Ok(())));
     }
     Ok(BoxOutcome::Imaged(results))

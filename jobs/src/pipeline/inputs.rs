@@ -179,6 +179,16 @@ pub async fn aspect_at(
     }))
 }
 
+/// Where a flare's images are centred.
+#[derive(Debug, Clone, Copy)]
+pub struct FlareCenter {
+    /// Map centre in the STIX frame, arcsec.
+    pub stix_arcsec: [f64; 2],
+    /// The helioprojective position found by imaging, when the flare had no listed one
+    /// (the pipeline stores it on the flare row with the source `stix_imaging`).
+    pub located_hpc_arcsec: Option<[f64; 2]>,
+}
+
 /// The map centre of a flare in the STIX frame: `listed_hpc_arcsec` (the flare list's
 /// location) when known, else the full-disk back-projection location (E.6) over
 /// ±[`DEFAULT_WINDOW_HALF_SECONDS`] around the peak in [`LOCATION_BAND_KEV`]. The inner `Err`
@@ -191,7 +201,7 @@ pub async fn flare_center(
     bkg: Option<Arc<PixelData>>,
     loaded: &mut Loaded,
     aspects: &[science_file::Model],
-) -> Result<Result<[f64; 2], String>, JobFailure> {
+) -> Result<Result<FlareCenter, String>, JobFailure> {
     let Some(file_range) = sci.time_range() else {
         return Ok(Err("the file has no time bins".into()));
     };
@@ -206,7 +216,10 @@ pub async fn flare_center(
     };
     let aspect = aspect_at(data_dir, loaded, aspects, sci, &window).await?;
     if let Some(hpc) = listed_hpc_arcsec {
-        return Ok(Ok(aspect.attitude().hpc_to_stix(hpc)));
+        return Ok(Ok(FlareCenter {
+            stix_arcsec: aspect.attitude().hpc_to_stix(hpc),
+            located_hpc_arcsec: None,
+        }));
     }
     let band = EnergyBand {
         low_kev: LOCATION_BAND_KEV[0],
@@ -218,6 +231,9 @@ pub async fn flare_center(
     })
     .await?;
     Ok(located
-        .map(|l| l.stix_arcsec)
+        .map(|l| FlareCenter {
+            stix_arcsec: l.stix_arcsec,
+            located_hpc_arcsec: Some(l.hpc_arcsec),
+        })
         .map_err(|e| format!("the flare could not be located: {e}")))
 }

@@ -9,9 +9,10 @@ pub mod boxes;
 pub mod inputs;
 pub mod render;
 pub mod settings;
+pub mod supersede;
 
 use crate::ingest::FLARE_LIST_SOURCE;
-use crate::kinds::{ImageKind, JobKind, ProductKind};
+use crate::kinds::{ImageKind, JobKind, LocationSource, ProductKind};
 use crate::queue::Queue;
 use crate::store::entities::{flare, flare_science_file, preview_skip, science_file};
 use crate::submit::{NewJob, SubmitError, submit};
@@ -47,6 +48,10 @@ pub struct PreviewRequest {
     pub sha256: String,
     /// The pipeline settings in force when it was submitted.
     pub settings: PipelineSettings,
+    /// When an operator asked to reprocess the file (a new job even if an equal one ran;
+    /// boxes whose images are already stored are still not computed again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reprocess_requested_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// Queues the preview of one flare science file (idempotent: the same file and settings give
@@ -57,11 +62,35 @@ pub async fn submit_preview(
     file: &science_file::Model,
     settings: &PipelineSettings,
 ) -> Result<(crate::store::entities::reconstruction_job::Model, bool), SubmitError> {
+    queue_preview(db, queue, file, settings, None).await
+}
+
+/// Queues the previews of `file` again with `settings` (an operator's `reprocess`): always a
+/// new job. Images it makes supersede the older previews of the same slots
+/// ([`supersede::supersede_older`]); boxes already stored with these settings are skipped.
+pub async fn submit_reprocess(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    file: &science_file::Model,
+    settings: &PipelineSettings,
+) -> Result<crate::store::entities::reconstruction_job::Model, SubmitError> {
+    let (job, _) = queue_preview(db, queue, file, settings, Some(Utc::now())).await?;
+    Ok(job)
+}
+
+async fn queue_preview(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    file: &science_file::Model,
+    settings: &PipelineSettings,
+    reprocess_requested_at: Option<chrono::DateTime<Utc>>,
+) -> Result<(crate::store::entities::reconstruction_job::Model, bool), SubmitError> {
     let req = PreviewRequest {
         v: 1,
         science_file_id: file.id,
         sha256: file.sha256.clone(),
         settings: settings.clone(),
+        reprocess_requested_at,
     };
     submit(
         db,
@@ -247,7 +276,12 @@ impl PreviewRunner {
             )
             .await?
             {
-                Ok(c) => c,
+                Ok(c) => {
+                    if let Some(hpc) = c.located_hpc_arcsec {
+                        store_imaged_location(&self.db, f.row.id, hpc).await?;
+                    }
+                    c.stix_arcsec
+                }
                 Err(reason) => {
                     for b in &plan.boxes {
                         self.record_skip(
@@ -565,6 +599,36 @@ fn preview_box(p: PreviewBox<'_>) -> BoxSpec {
         policy_inputs: Some(serde_json::json!({ "box": &b.inputs, "context": p.context })),
         cancel: None,
     }
+}
+
+/// Stores the location imaging found for a flare that had none (a detected flare, or a
+/// listed one without a position), with the source `stix_imaging`; a location already
+/// stored (the flare list's, or an earlier run's) is kept.
+async fn store_imaged_location(
+    db: &DatabaseConnection,
+    flare_row_id: i64,
+    hpc_arcsec: [f64; 2],
+) -> Result<(), JobFailure> {
+    use sea_orm::sea_query::Expr;
+    flare::Entity::update_many()
+        .col_expr(
+            flare::Column::LocationHpcXArcsec,
+            Expr::value(hpc_arcsec[0]),
+        )
+        .col_expr(
+            flare::Column::LocationHpcYArcsec,
+            Expr::value(hpc_arcsec[1]),
+        )
+        .col_expr(
+            flare::Column::LocationSource,
+            Expr::value(LocationSource::StixImaging.as_str()),
+        )
+        .filter(flare::Column::Id.eq(flare_row_id))
+        .filter(flare::Column::LocationHpcXArcsec.is_null())
+        .exec(db)
+        .await
+        .map_err(|e| JobFailure::Transient(e.to_string()))?;
+    Ok(())
 }
 
 /// A flare-list row as the domain's flare-window rule takes it (the request UID kept).

@@ -14,6 +14,7 @@ use domain::visfile::{VisFile, VisMeta};
 use domain::workflow::{PhaseCenterChoice, build_visibilities};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,6 +46,10 @@ pub struct BoxInput<'a> {
     pub rel_dir: PathBuf,
     /// File-name stem for this box (band and time).
     pub stem: String,
+    /// Per algorithm, the public id its image row will get: a part of it goes into the file
+    /// names, so that a product path belongs to exactly one row and is never written twice
+    /// (a newer file version or other settings make other rows, hence other paths).
+    pub image_ids: &'a HashMap<Algorithm, uuid::Uuid>,
     /// Provenance written into every FITS header.
     pub provenance: Provenance,
     /// When set, algorithms not yet started are skipped ("cancelled").
@@ -88,6 +93,13 @@ pub struct BoxOutput {
     pub results: Vec<(Algorithm, Result<ImageProduct, String>)>,
 }
 
+/// The file-name stem of one image's products: the box's stem, the algorithm and the first
+/// 12 hex digits of the image's public id (unique per row).
+pub fn product_file_stem(box_stem: &str, algorithm: Algorithm, image_id: &uuid::Uuid) -> String {
+    let id = image_id.simple().to_string();
+    format!("{box_stem}_{}_{}", algorithm.name(), &id[..12])
+}
+
 /// SHA-256 of a file, hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
@@ -125,14 +137,18 @@ fn one_algorithm(
         .map_err(|e| e.to_string())?;
     let dir = input.data_dir.join(&input.rel_dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let fits_rel = input
-        .rel_dir
-        .join(format!("{}_{}.fits", input.stem, algorithm.name()));
-    let png_rel = input
-        .rel_dir
-        .join(format!("{}_{}.png", input.stem, algorithm.name()));
+    let name = product_file_stem(&input.stem, algorithm, &input.image_ids[&algorithm]);
+    let fits_rel = input.rel_dir.join(format!("{name}.fits"));
+    let png_rel = input.rel_dir.join(format!("{name}.png"));
     let fits_abs = input.data_dir.join(&fits_rel);
     let png_abs = input.data_dir.join(&png_rel);
+    if fits_abs.exists() || png_abs.exists() {
+        // Never reached with fresh ids; refusing beats silently breaking another row's checksum.
+        return Err(format!(
+            "product path {} already exists: not overwriting it",
+            fits_rel.display()
+        ));
+    }
     write_map_fits(&fits_abs, &rec, &vis.meta, &input.provenance).map_err(|e| e.to_string())?;
     write_quicklook_png(&png_abs, &rec, &vis.meta, &QuicklookOptions::default())
         .map_err(|e| e.to_string())?;

@@ -285,7 +285,7 @@ impl ReconstructionRunner {
             )
             .await?
             {
-                return Ok((Some(f.id), c));
+                return Ok((Some(f.id), c.stix_arcsec));
             }
         }
         let band = EnergyBand {
