@@ -4,7 +4,7 @@
 //! first), with download URLs. An unknown or malformed parameter is HTTP 400.
 
 use crate::graphql::AppState;
-use crate::graphql::enums::{Algorithm, FlareSource, ImageKind, LocationSource};
+use crate::graphql::enums::{Algorithm, FlareSource, ImageKind, LocationSource, QualityGrade};
 use crate::graphql::error::ApiError;
 use crate::graphql::global_id::{NodeKind, encode};
 use crate::graphql::query::{
@@ -123,7 +123,7 @@ pub fn flare_filter(mut p: Params) -> Result<FlareFilter, ApiError> {
 }
 
 /// The `images` filter from query parameters (`from`, `to`, `flareId`, `requestUid`,
-/// `algorithm`, `energyKev`, `kind`, `current`; enum values as in GraphQL or as stored).
+/// `algorithm`, `energyKev`, `kind`, `current`, `minQuality`; enum values as in GraphQL or as stored).
 pub fn image_filter(mut p: Params) -> Result<ImageFilter, ApiError> {
     let f = ImageFilter {
         time: time_window(&mut p)?,
@@ -133,6 +133,7 @@ pub fn image_filter(mut p: Params) -> Result<ImageFilter, ApiError> {
         energy_kev: take(&mut p, "energyKev")?,
         kind: take_enum(&mut p, "kind", ImageKind::from_db)?,
         current: take(&mut p, "current")?,
+        min_quality: take_enum(&mut p, "minQuality", QualityGrade::from_db)?,
     };
     no_leftovers(p)?;
     Ok(f)

@@ -374,4 +374,30 @@ mod tests {
         std::fs::write(&f, "[workers]\nconcurency = 7\n").unwrap();
         assert!(Settings::load_from(Some(&f), env(&[])).is_err());
     }
+
+    #[test]
+    fn preview_policy_and_elut_settings() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(
+            s.preview.selection_policy,
+            jobs::pipeline::SelectionPolicy::PreviewV2
+        );
+        assert!(s.preview.elut_correction);
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("STIX__PREVIEW__SELECTION_POLICY", "preview-v1"),
+                ("STIX__PREVIEW__ELUT_CORRECTION", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.preview.selection_policy,
+            jobs::pipeline::SelectionPolicy::PreviewV1
+        );
+        assert!(!s.preview.elut_correction);
+        let e = Settings::load_from(None, env(&[("STIX__PREVIEW__SELECTION_POLICY", "v3")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("selection_policy"), "{e}");
+    }
 }

@@ -5,16 +5,13 @@
 //! and sizes checked with Pillow); more than 300 images is `BAD_USER_INPUT`.
 
 use crate::downloads::{images, m12_previews};
+use crate::support::python;
 use crate::support::{TIMEOUT, spawn_app};
 use serde_json::{Value, json};
 use std::process::Command;
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
-}
-
-fn python() -> String {
-    std::env::var("STIX_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
 fn rgba_png(bytes: &[u8]) -> (usize, usize, Vec<u8>) {

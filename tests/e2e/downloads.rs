@@ -6,6 +6,7 @@
 //! (`reproduce` with real stixpy + xrayvision must reach Pearson r ≥ 0.9 and the same peak
 //! within one pixel), and the IDL procedure compiles in GDL.
 
+use crate::support::python;
 use crate::support::{TIMEOUT, TestApp, spawn_app};
 use api::archive::{ingest_and_queue, wait_for_jobs};
 use sea_orm::EntityTrait;
@@ -269,10 +270,6 @@ async fn zip_selection_is_streamed_with_a_manifest() {
         .unwrap();
     assert_eq!(r.status(), 404);
     app.stop().await;
-}
-
-fn python() -> String {
-    std::env::var("STIX_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
 /// Runs `python script.py ARGS…` in `dir` and returns its JSON line.

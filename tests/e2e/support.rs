@@ -121,3 +121,45 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The Python interpreter with sunpy, stixpy, xrayvision and matplotlib: `STIX_PYTHON` (set by
+/// `scripts/test.sh`), else the README command's virtualenv under `target/pyenv`, else
+/// `python3`.
+pub fn python() -> String {
+    std::env::var("STIX_PYTHON").unwrap_or_else(|_| {
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/pyenv/bin/python");
+        if std::path::Path::new(venv).exists() {
+            venv.to_string()
+        } else {
+            "python3".to_string()
+        }
+    })
+}
+
+/// Opens `path` with plain `sunpy.map.Map(path)`, asserts it is exactly one map, and returns
+/// its header's `QUALITY` and `QUAL_WHY` (empty strings when absent).
+pub fn sunpy_quality(path: &std::path::Path) -> (String, String) {
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(
+            "import sys, json, sunpy.map\nm = sunpy.map.Map(sys.argv[1])\nassert not isinstance(m, list), 'several maps'\nprint(json.dumps([str(m.meta.get('quality', '')), str(m.meta.get('qual_why', ''))]))",
+        )
+        .arg(path)
+        .output()
+        .expect("python runs (set STIX_PYTHON)");
+    assert!(
+        out.status.success(),
+        "sunpy cannot open {} as one map: {}{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<String> = serde_json::from_slice(
+        out.stdout
+            .split(|b| *b == b'\n')
+            .rfind(|l| !l.is_empty())
+            .unwrap_or_default(),
+    )
+    .expect("a JSON line");
+    (v[0].clone(), v[1].clone())
+}

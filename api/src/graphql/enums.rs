@@ -86,6 +86,29 @@ pub enum LocationSource {
 }
 db_names!(LocationSource { FlareList => "flare_list", StixImaging => "stix_imaging" });
 
+/// How far to trust an image (`domain::quality`); ordered POOR < FAIR < GOOD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+pub enum QualityGrade {
+    /// No figure outside its bounds.
+    Good,
+    /// Usable with care; the reasons say what to watch.
+    Fair,
+    /// Do not trust without a closer look.
+    Poor,
+}
+db_names!(QualityGrade { Good => "GOOD", Fair => "FAIR", Poor => "POOR" });
+
+impl QualityGrade {
+    /// The grades at least as good as this one, as stored (for `minQuality`).
+    pub fn at_least(self) -> &'static [&'static str] {
+        match self {
+            QualityGrade::Good => &["GOOD"],
+            QualityGrade::Fair => &["GOOD", "FAIR"],
+            QualityGrade::Poor => &["GOOD", "FAIR", "POOR"],
+        }
+    }
+}
+
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
 pub enum OrderDirection {

@@ -11,6 +11,8 @@ use jobs::store::entities::{flare, image, science_file};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 /// An object with a global id that `node(id)` resolves.
+// One short-lived value per resolved node: boxing the image would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "&ID", desc = "Global id: opaque and URL-safe."))]
 pub enum Node {

@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::cursor::KeysetCursor;
-use super::enums::{Algorithm, FlareSource, ImageKind, OrderDirection, ProductKind};
+use super::enums::{Algorithm, FlareSource, ImageKind, OrderDirection, ProductKind, QualityGrade};
 use super::error::ApiError;
 use super::scalars::BigInt;
 use super::types::{Flare, Image, ScienceFile};
@@ -276,6 +276,9 @@ pub struct ImageFilter {
     /// `true`: only images no newer preview has superseded; `false`: only superseded ones;
     /// absent: both.
     pub current: Option<bool>,
+    /// Only images graded at least this well (`FAIR`: GOOD and FAIR); ungraded images are
+    /// left out when it is set.
+    pub min_quality: Option<QualityGrade>,
 }
 
 /// What flares are sorted by.
@@ -500,6 +503,9 @@ pub fn image_query(filter: &ImageFilter) -> Result<Select<image::Entity>, ApiErr
     }
     if let Some(k) = f.kind {
         q = q.filter(image::Column::Kind.eq(k.db_name()));
+    }
+    if let Some(g) = f.min_quality {
+        q = q.filter(image::Column::QualityGrade.is_in(g.at_least().iter().copied()));
     }
     match f.current {
         Some(true) => q = q.filter(image::Column::SupersededById.is_null()),

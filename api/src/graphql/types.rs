@@ -232,6 +232,78 @@ pub struct Image {
     /// Row of the newer preview that replaces it (exposed as `supersededBy`).
     #[graphql(skip)]
     pub superseded_by_row: Option<i64>,
+    /// How far to trust it: grade, reasons and the figures measured (null for images made
+    /// before grading existed).
+    pub quality: Option<Box<ImageQuality>>,
+}
+
+/// The quality assessment of an image (thresholds and their reasons: README, *Image quality*).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ImageQuality {
+    /// GOOD, FAIR or POOR: the worst of the reasons.
+    pub grade: super::enums::QualityGrade,
+    /// Why it is not GOOD, one short sentence each (empty for GOOD).
+    pub reasons: Vec<String>,
+    /// The figures the grade was decided on.
+    pub figures: QualityFigures,
+}
+
+/// The measured figures of an image's quality.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct QualityFigures {
+    /// Counts before background subtraction (imaging detectors, summed pixels).
+    pub total_counts: f64,
+    /// Live-time-scaled background counts.
+    pub background_counts: f64,
+    /// Net counts: total − background.
+    pub net_counts: f64,
+    /// Signal-to-noise `net / √(total + background)`.
+    pub snr: f64,
+    /// Peak distance from the map centre, arcsec.
+    pub peak_center_distance_arcsec: f64,
+    /// Peak distance from the nearest edge of the field of view, arcsec.
+    pub peak_edge_distance_arcsec: f64,
+    /// Half-width of the field of view, arcsec.
+    pub fov_half_width_arcsec: f64,
+    /// Largest distance of the box's algorithm peaks from their median, arcsec.
+    pub peak_spread_arcsec: Option<f64>,
+    /// CLEAN: max |residual| / max(image).
+    pub clean_residual_fraction: Option<f64>,
+    /// MEM: converged to its tolerance.
+    pub mem_converged: Option<bool>,
+    /// MEM: χ² per degree of freedom.
+    pub mem_chi2_reduced: Option<f64>,
+    /// FWDFIT: reduced χ² of the best fit.
+    pub fwdfit_chi2_reduced: Option<f64>,
+    /// FWDFIT: largest relative 1σ flux uncertainty of the sources, when computed.
+    pub fwdfit_flux_uncertainty: Option<f64>,
+}
+
+impl ImageQuality {
+    /// The stored assessment (`images.quality`), when it is one.
+    fn from_stored(v: &serde_json::Value) -> Option<Self> {
+        let q: domain::quality::Quality = serde_json::from_value(v.clone()).ok()?;
+        let f = q.figures;
+        Some(Self {
+            grade: super::enums::QualityGrade::from_db(q.grade.as_str())?,
+            reasons: q.reasons,
+            figures: QualityFigures {
+                total_counts: f.total_counts,
+                background_counts: f.background_counts,
+                net_counts: f.net_counts,
+                snr: f.snr,
+                peak_center_distance_arcsec: f.peak_center_distance_arcsec,
+                peak_edge_distance_arcsec: f.peak_edge_distance_arcsec,
+                fov_half_width_arcsec: f.fov_half_width_arcsec,
+                peak_spread_arcsec: f.peak_spread_arcsec,
+                clean_residual_fraction: f.clean_residual_fraction,
+                mem_converged: f.mem_converged,
+                mem_chi2_reduced: f.mem_chi2_reduced,
+                fwdfit_chi2_reduced: f.fwdfit_chi2_reduced,
+                fwdfit_flux_uncertainty: f.fwdfit_flux_uncertainty,
+            },
+        })
+    }
 }
 
 impl From<image::Model> for Image {
@@ -266,6 +338,11 @@ impl From<image::Model> for Image {
             fits_sha256: m.fits_sha256,
             created_at: m.created_at,
             superseded_by_row: m.superseded_by_id,
+            quality: m
+                .quality
+                .as_ref()
+                .and_then(ImageQuality::from_stored)
+                .map(Box::new),
         }
     }
 }

@@ -74,6 +74,10 @@ pub struct BoxSpec {
     pub stem: String,
     /// Provenance written into every FITS header.
     pub provenance: Provenance,
+    /// Calibration options of the visibilities (ELUT correction).
+    pub calibration: domain::calibration::CalibrationOptions,
+    /// The flare id shown on the quick-looks, when the box belongs to a flare.
+    pub flare_label: Option<String>,
     /// Selection policy version (previews).
     pub policy_version: Option<String>,
     /// Policy inputs or the user's request, stored on every row.
@@ -164,6 +168,8 @@ pub async fn image_box(
             stem: s.stem.clone(),
             image_ids: &ids_owned,
             provenance: s.provenance.clone(),
+            calibration: s.calibration,
+            flare_label: s.flare_label.clone(),
             cancel: s.cancel.as_deref(),
             kind: s.owner.kind,
         })
@@ -224,6 +230,8 @@ pub async fn image_box(
             png_path: Set(Some(p.png_rel.clone())),
             png_sha256: Set(Some(p.png_sha256)),
             created_at: Set(Utc::now()),
+            quality_grade: Set(Some(p.quality.grade.as_str().to_string())),
+            quality: Set(serde_json::to_value(&p.quality).ok()),
             ..Default::default()
         };
         let inserted = crate::store::insert_or_ignore(db, row, [image::Column::DedupKey])

@@ -26,14 +26,14 @@ use domain::policy::flare_list::ListedFlare;
 use domain::policy::flare_window::{
     DETECTION_BAND_KEV, FlareOrigin, FlareWindow, flare_windows_for_file,
 };
-use domain::policy::preview_v1::{POLICY_VERSION, PlannedBox, plan_boxes};
+use domain::policy::preview_v1::{PlannedBox, PreviewPlan, SkippedBox};
 use domain::time_range::TimeRange;
 use inputs::{
     Loaded, aspect_at, aspect_files, background_for, blocking, flare_center, read_pixel_data,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
-pub use settings::PipelineSettings;
+pub use settings::{PipelineSettings, SelectionPolicy};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -219,7 +219,14 @@ impl PreviewRunner {
                 .filter_map(|b| EnergyBand::new(b[0], b[1]).ok())
                 .filter_map(|b| sci.light_curve(&b).ok())
                 .collect();
-            let plan = plan_boxes(&f.window, &curves, &req.settings.policy);
+            let plan = {
+                let (window, settings) = (f.window.clone(), req.settings.clone());
+                let (sci, bkg_data) = (sci.clone(), bkg.1.clone());
+                blocking(move || {
+                    plan_preview(&window, &curves, &settings, &sci, bkg_data.as_deref())
+                })
+                .await?
+            };
             plans.push((f, bkg, plan));
         }
         let total: i32 = plans
@@ -244,18 +251,8 @@ impl PreviewRunner {
                 "detection": if matches!(f.window.origin, FlareOrigin::Listed { .. }) { serde_json::Value::Null } else { serde_json::to_value(&req.settings.detection).unwrap_or_default() },
             });
             for s in &plan.skips {
-                self.record_skip(
-                    &file,
-                    f,
-                    job.id,
-                    None,
-                    &s.band,
-                    &s.requested,
-                    Some(s.counts),
-                    &s.reason,
-                    &s.inputs,
-                )
-                .await?;
+                self.record_skip(&file, f, job.id, None, &SkipBox::skipped(s), &s.reason)
+                    .await?;
             }
             if plan.boxes.is_empty() {
                 continue;
@@ -289,11 +286,8 @@ impl PreviewRunner {
                             f,
                             job.id,
                             None,
-                            &b.band,
-                            &b.requested,
-                            Some(b.counts),
+                            &SkipBox::planned(b, &b.inputs),
                             &reason,
-                            &b.inputs,
                         )
                         .await?;
                         done += req.settings.algorithms.len() as i32;
@@ -446,11 +440,8 @@ impl PreviewRunner {
                     f,
                     job_id,
                     None,
-                    &b.band,
-                    &b.requested,
-                    Some(b.counts),
+                    &SkipBox::planned(b, &inputs),
                     &reason,
-                    &inputs,
                 )
                 .await?;
             }
@@ -463,11 +454,8 @@ impl PreviewRunner {
                             f,
                             job_id,
                             Some(alg.name()),
-                            &b.band,
-                            &b.requested,
-                            Some(b.counts),
+                            &SkipBox::planned(b, &inputs),
                             &reason,
-                            &inputs,
                         )
                         .await?;
                     }
@@ -477,23 +465,20 @@ impl PreviewRunner {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn record_skip(
         &self,
         file: &science_file::Model,
         f: &FlareCtx,
         job_id: i64,
         algorithm: Option<&str>,
-        band: &EnergyBand,
-        requested: &TimeRange,
-        counts: Option<f64>,
+        skip: &SkipBox<'_>,
         reason: &str,
-        inputs: &serde_json::Value,
     ) -> Result<(), JobFailure> {
+        let (band, requested) = (skip.band, skip.requested);
         let dedup = dedup_key(&[
             "skip",
             &file.sha256,
-            POLICY_VERSION,
+            skip.policy_version,
             &f.window.flare_id,
             &band_label(band),
             &requested.to_string(),
@@ -511,10 +496,12 @@ impl PreviewRunner {
                 energy_high_kev: Set(band.high_kev),
                 time_start: Set(requested.start),
                 time_end: Set(requested.end),
-                counts: Set(counts),
+                counts: Set(Some(skip.counts)),
+                background_counts: Set(skip.background_counts),
+                net_counts: Set(skip.net_counts),
                 reason: Set(reason.to_string()),
-                policy_version: Set(POLICY_VERSION.to_string()),
-                policy_inputs: Set(Some(inputs.clone())),
+                policy_version: Set(skip.policy_version.to_string()),
+                policy_inputs: Set(Some(skip.inputs.clone())),
                 created_at: Set(Utc::now()),
                 ..Default::default()
             },
@@ -523,6 +510,45 @@ impl PreviewRunner {
         .await
         .map_err(transient)?;
         Ok(())
+    }
+}
+
+/// What a skip records about its box: where, the counts the policy measured, and why.
+struct SkipBox<'a> {
+    band: &'a EnergyBand,
+    requested: &'a TimeRange,
+    counts: f64,
+    background_counts: Option<f64>,
+    net_counts: Option<f64>,
+    policy_version: &'a str,
+    inputs: &'a serde_json::Value,
+}
+
+impl<'a> SkipBox<'a> {
+    /// A planned box that could not be imaged (`inputs`: what its images would record).
+    fn planned(b: &'a PlannedBox, inputs: &'a serde_json::Value) -> Self {
+        Self {
+            band: &b.band,
+            requested: &b.requested,
+            counts: b.counts,
+            background_counts: b.background_counts,
+            net_counts: b.net_counts,
+            policy_version: &b.policy_version,
+            inputs,
+        }
+    }
+
+    /// A box the policy skipped.
+    fn skipped(s: &'a SkippedBox) -> Self {
+        Self {
+            band: &s.band,
+            requested: &s.requested,
+            counts: s.counts,
+            background_counts: s.background_counts,
+            net_counts: s.net_counts,
+            policy_version: &s.policy_version,
+            inputs: &s.inputs,
+        }
     }
 }
 
@@ -573,7 +599,7 @@ fn preview_box(p: PreviewBox<'_>) -> BoxSpec {
             "image".into(),
             p.file.sha256.clone(),
             bkg_sha,
-            POLICY_VERSION.into(),
+            b.policy_version.clone(),
             settings_json,
             flare_id.clone(),
             band_label(&b.band),
@@ -589,15 +615,41 @@ fn preview_box(p: PreviewBox<'_>) -> BoxSpec {
         ),
         provenance: domain::output::Provenance {
             policy_id: Some(format!(
-                "{POLICY_VERSION} flare {flare_id} {} {}",
+                "{} flare {flare_id} {} {}",
+                b.policy_version,
                 band_label(&b.band),
                 b.requested
             )),
             ..Default::default()
         },
-        policy_version: Some(POLICY_VERSION.into()),
+        calibration: p.settings.calibration(),
+        flare_label: Some(flare_id.clone()),
+        policy_version: Some(b.policy_version.clone()),
         policy_inputs: Some(serde_json::json!({ "box": &b.inputs, "context": p.context })),
         cancel: None,
+    }
+}
+
+/// Plans the boxes of one flare by the settings' selection policy: `preview-v1` counts total
+/// counts, `preview-v2` background-subtracted counts with the previews' calibration.
+fn plan_preview(
+    window: &FlareWindow,
+    curves: &[domain::lightcurve::LightCurve],
+    settings: &PipelineSettings,
+    sci: &PixelData,
+    bkg: Option<&PixelData>,
+) -> PreviewPlan {
+    match settings.selection_policy {
+        SelectionPolicy::PreviewV1 => {
+            domain::policy::preview_v1::plan_boxes(window, curves, &settings.policy)
+        }
+        SelectionPolicy::PreviewV2 => {
+            let options = settings.calibration();
+            let net = |band: &EnergyBand, time: &TimeRange| {
+                domain::policy::preview_v2::net_counts(sci, bkg, band, time, options)
+            };
+            domain::policy::preview_v2::plan_boxes(window, curves, &settings.policy, &net)
+        }
     }
 }
 

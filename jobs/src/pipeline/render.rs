@@ -2,6 +2,7 @@
 //! algorithm (in parallel), FITS + PNG written atomically, checksums. No database here.
 
 use domain::aspect::AspectSolution;
+use domain::calibration::CalibrationOptions;
 use domain::energy::EnergyBand;
 use domain::imaging::params::ImagingParams;
 use domain::imaging::{Algorithm, Reconstruction};
@@ -9,9 +10,10 @@ use domain::l1::PixelData;
 use domain::output::Provenance;
 use domain::output::fits_map::write_map_fits;
 use domain::output::quicklook::{QuicklookOptions, write_quicklook_png};
+use domain::quality::{Quality, QualityThresholds, assess};
 use domain::time_range::TimeRange;
 use domain::visfile::{VisFile, VisMeta};
-use domain::workflow::{PhaseCenterChoice, build_visibilities};
+use domain::workflow::{PhaseCenterChoice, build_visibilities_with};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -50,8 +52,12 @@ pub struct BoxInput<'a> {
     /// names, so that a product path belongs to exactly one row and is never written twice
     /// (a newer file version or other settings make other rows, hence other paths).
     pub image_ids: &'a HashMap<Algorithm, uuid::Uuid>,
-    /// Provenance written into every FITS header.
+    /// Provenance written into every FITS header (the quality is added per image).
     pub provenance: Provenance,
+    /// Calibration options of the visibilities (ELUT correction).
+    pub calibration: CalibrationOptions,
+    /// The flare id shown on the quick-look, when the box belongs to a flare.
+    pub flare_label: Option<String>,
     /// When set, algorithms not yet started are skipped ("cancelled").
     pub cancel: Option<&'a AtomicBool>,
     /// Preview or user image (the label of the duration metric).
@@ -82,6 +88,8 @@ pub struct ImageProduct {
     pub peak_hpc_arcsec: [f64; 2],
     /// Integrated flux of the map (`None` for back-projections).
     pub total_flux: Option<f64>,
+    /// Its grade, reasons and figures.
+    pub quality: Quality,
 }
 
 /// The result of one box.
@@ -116,11 +124,12 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
-fn one_algorithm(
+/// Reconstructs one algorithm's image (nothing written yet).
+fn reconstruct_one(
     input: &BoxInput<'_>,
     vis: &VisFile,
     algorithm: Algorithm,
-) -> Result<ImageProduct, String> {
+) -> Result<Reconstruction, String> {
     if input.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
         return Err(CANCELLED.to_string());
     }
@@ -133,8 +142,23 @@ fn one_algorithm(
     .check()
     .map_err(|e| e.to_string())?;
     let cancelled = || input.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-    let rec: Reconstruction = domain::imaging::reconstruct_cancellable(vis, &params, &cancelled)
-        .map_err(|e| e.to_string())?;
+    domain::imaging::reconstruct_cancellable(vis, &params, &cancelled).map_err(|e| e.to_string())
+}
+
+/// Grades one image (against the peaks of its whole box) and writes its FITS and PNG.
+fn write_one(
+    input: &BoxInput<'_>,
+    vis: &VisFile,
+    rec: &Reconstruction,
+    box_peaks_arcsec: &[[f64; 2]],
+) -> Result<ImageProduct, String> {
+    let algorithm = rec.algorithm;
+    let quality = assess(
+        rec,
+        &vis.meta,
+        box_peaks_arcsec,
+        &QualityThresholds::default(),
+    );
     let dir = input.data_dir.join(&input.rel_dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let name = product_file_stem(&input.stem, algorithm, &input.image_ids[&algorithm]);
@@ -149,9 +173,17 @@ fn one_algorithm(
             fits_rel.display()
         ));
     }
-    write_map_fits(&fits_abs, &rec, &vis.meta, &input.provenance).map_err(|e| e.to_string())?;
-    write_quicklook_png(&png_abs, &rec, &vis.meta, &QuicklookOptions::default())
-        .map_err(|e| e.to_string())?;
+    let provenance = Provenance {
+        quality: Some(quality.clone()),
+        ..input.provenance.clone()
+    };
+    write_map_fits(&fits_abs, rec, &vis.meta, &provenance).map_err(|e| e.to_string())?;
+    let look = QuicklookOptions {
+        flare_id: input.flare_label.clone(),
+        quality: Some(quality.clone()),
+        ..QuicklookOptions::default()
+    };
+    write_quicklook_png(&png_abs, rec, &vis.meta, &look).map_err(|e| e.to_string())?;
     let fits_sha256 = sha256_file(&fits_abs).map_err(|e| e.to_string())?;
     let png_sha256 = sha256_file(&png_abs).map_err(|e| e.to_string())?;
     let peak = rec.map.peak_offset_arcsec();
@@ -171,30 +203,46 @@ fn one_algorithm(
         png_sha256,
         peak_hpc_arcsec,
         total_flux: rec.map.total_flux(),
+        quality,
     })
+}
+
+/// Runs `f`, turning a panic into an error naming the algorithm.
+fn guarded<T>(algorithm: Algorithm, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(format!("{} panicked (internal error)", algorithm.name())))
 }
 
 /// Builds the box's visibilities and runs every algorithm. An error means the whole box
 /// cannot be imaged (its reason is recorded); per-algorithm failures are in the results.
 pub fn render_box(input: &BoxInput<'_>) -> Result<BoxOutput, String> {
-    let vis = build_visibilities(
+    let vis = build_visibilities_with(
         input.sci,
         input.bkg,
         input.aspect,
         &input.time,
         &input.band,
         PhaseCenterChoice::Stix(input.center_stix_arcsec),
+        input.calibration,
     )
     .map_err(|e| e.to_string())?;
-    let results = input
+    // Every algorithm first (in parallel), so that each image is graded against the peaks of
+    // the whole box; then grade and write each.
+    let started = std::time::Instant::now();
+    let recs: Vec<(Algorithm, Result<Reconstruction, String>)> = input
         .algorithms
         .par_iter()
-        .map(|&a| {
-            let started = std::time::Instant::now();
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                one_algorithm(input, &vis, a)
-            }))
-            .unwrap_or_else(|_| Err(format!("{} panicked (internal error)", a.name())));
+        .map(|&a| (a, guarded(a, || reconstruct_one(input, &vis, a))))
+        .collect();
+    let peaks: Vec<[f64; 2]> = recs
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .map(|r| r.map.peak_offset_arcsec())
+        .collect();
+    let results = recs
+        .into_par_iter()
+        .map(|(a, r)| {
+            let r = r.and_then(|rec| guarded(a, || write_one(input, &vis, &rec, &peaks)));
             if r.is_ok() {
                 crate::metrics::image_made(input.kind.as_str(), a.name(), started.elapsed());
             }

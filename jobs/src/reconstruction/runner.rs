@@ -127,6 +127,14 @@ impl ReconstructionRunner {
             "{}-{}keV",
             req.energy_requested_kev[0], req.energy_requested_kev[1]
         );
+        let flare_label = match flare_row {
+            Some(row) => crate::store::entities::flare::Entity::find_by_id(row)
+                .one(&self.db)
+                .await
+                .map_err(|e| JobFailure::Transient(e.to_string()))?
+                .map(|f| f.flare_id.to_string()),
+            None => None,
+        };
         let spec = BoxSpec {
             file: file.clone(),
             sci,
@@ -157,6 +165,8 @@ impl ReconstructionRunner {
                 policy_id: Some(format!("user job {}", job.public_id)),
                 ..Default::default()
             },
+            calibration: domain::calibration::CalibrationOptions::default(),
+            flare_label,
             policy_version: None,
             policy_inputs: Some(job.request.clone()),
             cancel: Some(cancel.clone()),

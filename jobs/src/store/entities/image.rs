@@ -74,6 +74,11 @@ pub struct Model {
     /// The image that replaced this one when its file was reprocessed (this one stays
     /// downloadable).
     pub superseded_by_id: Option<i64>,
+    /// Quality grade `GOOD`, `FAIR` or `POOR` (`domain::quality`); absent on images made
+    /// before grading existed.
+    pub quality_grade: Option<String>,
+    /// The quality assessment: `{grade, reasons, figures}` (JSON of `domain::quality::Quality`).
+    pub quality: Option<Json>,
 }
 
 /// Relations are queried explicitly in `store`.

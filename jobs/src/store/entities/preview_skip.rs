@@ -38,6 +38,10 @@ pub struct Model {
     pub policy_inputs: Option<Json>,
     /// When recorded.
     pub created_at: ChronoDateTimeUtc,
+    /// Live-time-scaled background counts in the box (`preview-v2`).
+    pub background_counts: Option<f64>,
+    /// Background-subtracted counts in the box (`preview-v2`).
+    pub net_counts: Option<f64>,
 }
 
 /// Relations are queried explicitly in `store`.
