@@ -13,7 +13,8 @@ export const IMAGE_FIELDS = `id kind algorithm energyLowKev energyHighKev timeSt
   parameters policyVersion calibrationVersion softwareVersion fitsSha256
   fitsUrl pngUrl pythonScriptUrl idlScriptUrl
   scienceFile { requestUid version fileName }
-  backgroundFile { requestUid version fileName }`;
+  backgroundFile { requestUid version fileName }
+  supersededBy { id createdAt }`;
 
 const ANIMATION = `mutation Animate($input: CreateAnimationInput!) {
   createAnimation(input: $input) { gifUrl pythonScriptUrl }
@@ -41,7 +42,10 @@ function provenance(img) {
       row('Selection policy', img.policyVersion || '–'),
       row('Calibration', img.calibrationVersion),
       row('Software', img.softwareVersion),
-      row('FITS SHA-256', h('code', {}, img.fitsSha256))));
+      row('FITS SHA-256', h('code', {}, img.fitsSha256)),
+      row('Superseded by', img.supersededBy
+        ? h('span', {}, h('code', {}, img.supersededBy.id), ` (made ${utc(img.supersededBy.createdAt)}); this image stays downloadable`)
+        : 'nothing (current)')));
 }
 
 /**
@@ -131,13 +135,16 @@ export function imageTable(holder, load, { caption = 'Images' } = {}) {
       cb.addEventListener('change', () => { if (cb.checked) selected.set(img.id, img); else selected.delete(img.id); syncActions(); });
       return h('tr', { dataset: { imageId: img.id, timeStart: img.timeStart, timeEnd: img.timeEnd } },
         h('td', {}, cb),
-        h('td', {}, h('code', { class: 'id', title: img.id }, img.id)),
+        h('td', {}, h('code', { class: 'id', title: img.id }, img.id),
+          img.supersededBy ? h('span', { class: 'muted superseded' }, ' superseded') : ''),
         h('td', {}, utc(img.createdAt)),
         h('td', {}, utc(img.timeStart)),
         h('td', { class: 'num' }, num(seconds(img.timeStart, img.timeEnd), 1)),
         h('td', {}, band(img.energyLowKev, img.energyHighKev)),
         h('td', {}, img.scienceFile ? h('a', { href: `/science-file/${img.scienceFile.requestUid}` }, String(img.scienceFile.requestUid)) : '–'),
         h('td', {}, ALGORITHM_LABEL[img.algorithm] || img.algorithm),
+        // The API has no image quality yet (issue 11): IMAGE_FIELDS does not ask for it, so
+        // the column shows '–' until it does.
         h('td', {}, img.quality?.grade || '–'),
         h('td', { class: 'links' },
           h('a', { href: img.pngUrl, target: '_blank' }, 'PNG'),

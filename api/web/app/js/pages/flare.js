@@ -21,7 +21,7 @@ const FLARE = `query Flare($flareId: BigInt!, $bands: [EnergyBandInput!]!) {
       requestUid version fileName productKind
       lightCurve(bands: $bands) { ${LIGHT_CURVE_FIELDS} }
     }
-    boxes: images(first: 100, orderBy: { field: TIME_START, direction: ASC }) {
+    boxes: images(first: 100, filter: { current: true }, orderBy: { field: TIME_START, direction: ASC }) {
       nodes { timeStart timeEnd }
     }
   }
@@ -29,7 +29,7 @@ const FLARE = `query Flare($flareId: BigInt!, $bands: [EnergyBandInput!]!) {
 
 const IMAGES = `query FlareImages($flareId: BigInt!, $first: Int, $after: String, $time: TimeWindow) {
   flare(flareId: $flareId) {
-    images(first: $first, after: $after, filter: { time: $time }, orderBy: { field: TIME_START, direction: ASC }) {
+    images(first: $first, after: $after, filter: { time: $time, current: true }, orderBy: { field: TIME_START, direction: ASC }) {
       totalCount pageInfo { hasNextPage endCursor }
       nodes { ${IMAGE_FIELDS} }
     }

@@ -89,7 +89,7 @@ export default async function scienceFilePage(main, uid) {
 
   let form = null;
   if (session()) {
-    if (file.productKind === 'FLARE_PIXEL_DATA') form = reconstructionForm(panels.reconstruct, file);
+    if (file.productKind === 'FLARE_PIXEL_DATA') form = reconstructionForm(panels.reconstruct, file, { onSucceeded: () => table.reload() });
     else render(panels.reconstruct, h('p', {}, 'Only flare pixel-data files can be reconstructed.'));
   } else {
     render(panels.reconstruct, h('p', { id: 'signin-to-reconstruct' },
