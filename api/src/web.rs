@@ -225,7 +225,10 @@ mod tests {
                 continue;
             };
             let value = value.trim_start();
-            let Some(quote) = value.chars().next().filter(|c| matches!(c, '\'' | '"' | '`'))
+            let Some(quote) = value
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '\'' | '"' | '`'))
             else {
                 continue;
             };
@@ -304,7 +307,14 @@ mod tests {
         let schema = crate::graphql::build(None, crate::graphql::Limits::default());
         let docs = page_documents();
         let names: Vec<&str> = docs.iter().map(|(_, n, _)| n.as_str()).collect();
-        for want in ["THUMBNAIL", "FLARE", "SUBMIT", "STATUS", "JOBS", "ANIMATION"] {
+        for want in [
+            "THUMBNAIL",
+            "FLARE",
+            "SUBMIT",
+            "STATUS",
+            "JOBS",
+            "ANIMATION",
+        ] {
             assert!(names.contains(&want), "{want} not found among {names:?}");
         }
         assert!(docs.len() >= 17, "{names:?}");
@@ -312,7 +322,11 @@ mod tests {
         for (path, name, doc) in &docs {
             let request = async_graphql::Request::new(doc.as_str());
             let response = if doc.trim_start().starts_with("subscription") {
-                schema.execute_stream(request).next().await.expect("a first answer")
+                schema
+                    .execute_stream(request)
+                    .next()
+                    .await
+                    .expect("a first answer")
             } else {
                 schema.execute(request).await
             };

@@ -101,7 +101,7 @@ export default async function scienceFilePage(main, uid) {
     try {
       const bands = [{ lowKev: 4, highKev: 10 }, { lowKev: 16, highKev: 28 }];
       const lc = (await gql(CURVE, { uid, bands })).scienceFile.lightCurve;
-      lightCurvePlot(plotBox, lc, { onSelect: (a, b) => { if (form) { form.setTime(a, b); select('reconstruct'); } } });
+      await lightCurvePlot(plotBox, lc, { onSelect: (a, b) => { if (form) { form.setTime(a, b); select('reconstruct'); } } });
       plotBox.dataset.ready = 'true';
     } catch (e) {
       plotBox.append(errorBox(e));
