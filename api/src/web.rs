@@ -210,6 +210,137 @@ mod tests {
         }
     }
 
+    /// The string constants of a script (`const NAME = '…'`, `"…"` or a template literal),
+    /// as written (interpolations unresolved).
+    fn string_constants(text: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("const ") {
+            rest = &rest[i + "const ".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let Some(value) = rest[name.len()..].trim_start().strip_prefix('=') else {
+                continue;
+            };
+            let value = value.trim_start();
+            let Some(quote) = value
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '\'' | '"' | '`'))
+            else {
+                continue;
+            };
+            let body = &value[1..];
+            let Some(end) = body.find(quote) else {
+                continue;
+            };
+            out.push((name, body[..end].to_string()));
+            rest = &body[end + 1..];
+        }
+        out
+    }
+
+    /// `text` with every `${NAME}` replaced by the constant NAME: of the same script first,
+    /// else of any script. Anything else interpolated fails: documents must be static.
+    fn resolve(
+        text: &str,
+        own: &[(String, String)],
+        all: &[(String, String)],
+        from: &str,
+    ) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let end = rest[i..].find('}').expect("a closed interpolation") + i;
+            let name = &rest[i + 2..end];
+            let value = own
+                .iter()
+                .chain(all)
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| {
+                    panic!("{from}: a GraphQL document interpolates `{name}`, not a constant")
+                });
+            out.push_str(&resolve(value, own, all, from));
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Every GraphQL document the pages send (the string constants that start with `query`,
+    /// `mutation` or `subscription`, with their field-list constants filled in), as
+    /// `(script, constant, document)`.
+    fn page_documents() -> Vec<(String, String, String)> {
+        let scripts: Vec<(&str, Vec<(String, String)>)> = ASSETS
+            .iter()
+            .filter(|a| a.path.starts_with("js/"))
+            .map(|a| {
+                let text = std::str::from_utf8(a.bytes).unwrap();
+                (a.path, string_constants(text))
+            })
+            .collect();
+        let all: Vec<(String, String)> = scripts.iter().flat_map(|(_, c)| c.clone()).collect();
+        let mut docs = Vec::new();
+        for (path, consts) in &scripts {
+            for (name, body) in consts {
+                let first = body.split_whitespace().next().unwrap_or_default();
+                if matches!(first, "query" | "mutation" | "subscription") {
+                    let doc = resolve(body, consts, &all, &format!("{path} {name}"));
+                    docs.push((path.to_string(), name.clone(), doc));
+                }
+            }
+        }
+        docs
+    }
+
+    /// The pages were written before parts of the API: every query, mutation and subscription
+    /// they send must pass the schema's validation (field names, arguments, input object
+    /// literals, variable types), checked here against the schema itself.
+    #[tokio::test]
+    async fn every_document_the_pages_send_is_valid_against_the_schema() {
+        use crate::graphql::error_codes::{PARSE_FAILED, VALIDATION_FAILED};
+        use futures::StreamExt;
+        let schema = crate::graphql::build(None, crate::graphql::Limits::default());
+        let docs = page_documents();
+        let names: Vec<&str> = docs.iter().map(|(_, n, _)| n.as_str()).collect();
+        for want in [
+            "THUMBNAIL",
+            "FLARE",
+            "SUBMIT",
+            "STATUS",
+            "JOBS",
+            "ANIMATION",
+        ] {
+            assert!(names.contains(&want), "{want} not found among {names:?}");
+        }
+        assert!(docs.len() >= 17, "{names:?}");
+        let mut bad = Vec::new();
+        for (path, name, doc) in &docs {
+            let request = async_graphql::Request::new(doc.as_str());
+            let response = if doc.trim_start().starts_with("subscription") {
+                schema
+                    .execute_stream(request)
+                    .next()
+                    .await
+                    .expect("a first answer")
+            } else {
+                schema.execute(request).await
+            };
+            for e in response.errors {
+                let v = serde_json::to_value(&e).unwrap();
+                let code = v["extensions"]["code"].as_str().unwrap_or_default();
+                if code == VALIDATION_FAILED || code == PARSE_FAILED {
+                    bad.push(format!("{path} {name}: {}", e.message));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
     #[test]
     fn etags_differ_between_files() {
         let mut tags: Vec<u64> = ASSETS.iter().map(|a| a.etag).collect();

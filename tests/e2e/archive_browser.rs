@@ -1,16 +1,15 @@
 //! The archive's pages in a real browser: Debian's headless Chromium, driven by playwright-core from
-//! `tests/browser/` (`archive.mjs`), against the real server holding the demo sample with its
-//! previews made. Browser scenarios: the flare list shows the sample's flares (filters in the
-//! URL, keyboard navigation); three selected images make a three-frame GIF; a drag on the M1.2
-//! light curve lists exactly the images of that window; a signed-out user sees no form and
-//! cannot submit; a user registers, signs in, submits a CLEAN reconstruction and sees it
-//! succeed with its image; an API validation error shows next to its field; dark mode; the
-//! M1.2 page's time to interactive. Screenshots of every page go to
-//! `target/browser-screenshots/`.
-//!
-//! NOT YET REGISTERED in `main.rs`: the pages use the fields of issues 8 (accounts, jobs) and 9
-//! (download URLs, animations), which are not on this branch yet. Add `mod archive_browser;`
-//! to `tests/e2e/main.rs` once both have landed (it compiles against today's code).
+//! `tests/browser/` (`archive.mjs`), against the real server holding the demo sample. With its
+//! previews made: the flare list shows the sample's flares (each row a real link, filters in
+//! the URL, keyboard navigation); three images selected (one by keyboard) make a three-frame
+//! GIF; a drag on the M1.2 light curve lists exactly the current images of that window; dark
+//! mode; the M1.2 page's time to interactive (reported, with its requests and bytes). Without
+//! previews: a signed-out user sees no form and cannot submit; a user registers, signs in,
+//! submits a CLEAN reconstruction, watches it reach SUCCEEDED over `jobStatus` and sees the
+//! new image; an API validation error shows next to its field; an administrator sees every
+//! job with its owner. Every scenario also fails on a control without a label, a request to
+//! another host, a page error, or a GraphQL answer the schema rejected. Screenshots of every
+//! page, named by page, go to `target/browser-screenshots/`.
 
 use crate::support::{TIMEOUT, TestApp, spawn_app};
 use api::archive::{ingest_and_queue, wait_for_jobs};
@@ -37,7 +36,7 @@ async fn ingest_demo_sample(app: &TestApp, wait: bool) {
 
 /// Runs the `scenarios` of `tests/browser/archive.mjs` against `app` in headless Chromium and
 /// fails naming every scenario that did not pass (screenshots in `target/browser-screenshots/`).
-async fn run_in_chromium(app: &TestApp, scenarios: &[&str]) {
+async fn run_in_chromium(app: &TestApp, scenarios: &[&str], env: &[(&str, &str)]) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/browser");
     assert!(
@@ -52,6 +51,7 @@ async fn run_in_chromium(app: &TestApp, scenarios: &[&str]) {
             .arg(&app.base)
             .arg(&shots)
             .args(scenarios)
+            .envs(env.iter().copied())
             .current_dir(&dir)
             .kill_on_drop(true)
             .output(),
@@ -100,6 +100,7 @@ async fn archive_pages_in_chromium() {
             "dark_mode",
             "time_to_interactive",
         ],
+        &[],
     )
     .await;
     app.stop().await;
@@ -107,11 +108,27 @@ async fn archive_pages_in_chromium() {
 
 /// Accounts and reconstructions in the browser: a signed-out user sees no form and cannot
 /// submit; a user registers, signs in, submits CLEAN, watches it succeed and sees the image;
-/// a validation error of the API appears next to its field.
+/// a validation error of the API appears next to its field; an administrator (made on the
+/// command-line code path) sees that job among all jobs, with its owner.
 #[tokio::test]
 async fn reconstruction_in_chromium() {
     let app = spawn_app().await;
     ingest_demo_sample(&app, false).await;
-    run_in_chromium(&app, &["signed_out", "reconstruct", "validation"]).await;
+    let password = "root password 123";
+    api::auth::accounts::create(
+        &app.state.db,
+        "root",
+        "root@example.org",
+        password.into(),
+        api::auth::Role::Admin,
+    )
+    .await
+    .expect("the admin is created");
+    run_in_chromium(
+        &app,
+        &["signed_out", "reconstruct", "validation", "admin_jobs"],
+        &[("ADMIN_USER", "root"), ("ADMIN_PASSWORD", password)],
+    )
+    .await;
     app.stop().await;
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod animations;
 mod archive_api;
+mod archive_browser;
 mod archive_pages;
 mod basics;
 mod client;

@@ -7,13 +7,26 @@ import { gql } from './gql.js';
 /** Rows per page. */
 export const PAGE = 100;
 
-/** The GraphQL selection of an image, as the table needs it. */
+/** The GraphQL selection of an image, as the table row needs it. */
 export const IMAGE_FIELDS = `id kind algorithm energyLowKev energyHighKev timeStart timeEnd createdAt
-  center { xArcsec yArcsec } peak { xArcsec yArcsec } totalCounts backgroundCounts totalFlux
-  parameters policyVersion calibrationVersion softwareVersion fitsSha256
   fitsUrl pngUrl pythonScriptUrl idlScriptUrl
-  scienceFile { requestUid version fileName }
-  backgroundFile { requestUid version fileName }`;
+  scienceFile { requestUid }
+  supersededBy { id }`;
+
+/**
+ * The provenance of one image, asked for when its <details> is first opened (it is most of an
+ * image's bytes, so the table does not carry it).
+ */
+const PROVENANCE = `query Provenance($id: ID!) {
+  image(id: $id) {
+    id kind energyLowKev energyHighKev timeStart timeEnd
+    center { xArcsec yArcsec } peak { xArcsec yArcsec } totalCounts backgroundCounts totalFlux
+    parameters policyVersion calibrationVersion softwareVersion fitsSha256
+    scienceFile { requestUid version fileName }
+    backgroundFile { requestUid version fileName }
+    supersededBy { id createdAt }
+  }
+}`;
 
 const ANIMATION = `mutation Animate($input: CreateAnimationInput!) {
   createAnimation(input: $input) { gifUrl pythonScriptUrl }
@@ -22,26 +35,46 @@ const OVERLAY = `mutation Overlay($input: CreateOverlayInput!) {
   createOverlay(input: $input) { pythonScriptUrl }
 }`;
 
+/** The provenance of `img`: a closed <details> whose list is drawn when it is first opened. */
 function provenance(img) {
   const row = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
-  return h('details', { class: 'prov' },
-    h('summary', {}, 'Provenance'),
-    h('dl', { class: 'facts' },
-      row('Image id', h('code', {}, img.id)),
-      row('Kind', img.kind),
-      row('Interval (UTC)', `${utc(img.timeStart)} – ${utc(img.timeEnd)}`),
-      row('Band', band(img.energyLowKev, img.energyHighKev)),
-      row('Science file', img.scienceFile ? `${img.scienceFile.fileName} (UID ${img.scienceFile.requestUid}, version ${img.scienceFile.version})` : '–'),
-      row('Background file', img.backgroundFile ? `${img.backgroundFile.fileName} (UID ${img.backgroundFile.requestUid})` : 'none'),
-      row('Map centre', hpc(img.center)),
-      row('Peak', hpc(img.peak)),
-      row('Counts', `${num(img.totalCounts)} total, ${num(img.backgroundCounts, 1)} background`),
-      row('Total flux', num(img.totalFlux, 3)),
-      row('Parameters', h('code', {}, JSON.stringify(img.parameters))),
-      row('Selection policy', img.policyVersion || '–'),
-      row('Calibration', img.calibrationVersion),
-      row('Software', img.softwareVersion),
-      row('FITS SHA-256', h('code', {}, img.fitsSha256))));
+  const details = h('details', { class: 'prov' }, h('summary', {}, 'Provenance'));
+  let asked = false;
+  details.addEventListener('toggle', async () => {
+    if (!details.open || asked) return;
+    asked = true;
+    const wait = h('p', { class: 'muted', role: 'status' }, 'Loading…');
+    details.append(wait);
+    try {
+      wait.replaceWith(provenanceList((await gql(PROVENANCE, { id: img.id })).image, row));
+    } catch (e) {
+      wait.replaceWith(errorBox(e));
+      asked = false;
+    }
+  });
+  return details;
+}
+
+function provenanceList(img, row) {
+  return h('dl', { class: 'facts' },
+    row('Image id', h('code', {}, img.id)),
+    row('Kind', img.kind),
+    row('Interval (UTC)', `${utc(img.timeStart)} – ${utc(img.timeEnd)}`),
+    row('Band', band(img.energyLowKev, img.energyHighKev)),
+    row('Science file', img.scienceFile ? `${img.scienceFile.fileName} (UID ${img.scienceFile.requestUid}, version ${img.scienceFile.version})` : '–'),
+    row('Background file', img.backgroundFile ? `${img.backgroundFile.fileName} (UID ${img.backgroundFile.requestUid})` : 'none'),
+    row('Map centre', hpc(img.center)),
+    row('Peak', hpc(img.peak)),
+    row('Counts', `${num(img.totalCounts)} total, ${num(img.backgroundCounts, 1)} background`),
+    row('Total flux', num(img.totalFlux, 3)),
+    row('Parameters', h('code', {}, JSON.stringify(img.parameters))),
+    row('Selection policy', img.policyVersion || '–'),
+    row('Calibration', img.calibrationVersion),
+    row('Software', img.softwareVersion),
+    row('FITS SHA-256', h('code', {}, img.fitsSha256)),
+    row('Superseded by', img.supersededBy
+      ? h('span', {}, h('code', {}, img.supersededBy.id), ` (made ${utc(img.supersededBy.createdAt)}); this image stays downloadable`)
+      : 'nothing (current)'));
 }
 
 /**
@@ -131,13 +164,16 @@ export function imageTable(holder, load, { caption = 'Images' } = {}) {
       cb.addEventListener('change', () => { if (cb.checked) selected.set(img.id, img); else selected.delete(img.id); syncActions(); });
       return h('tr', { dataset: { imageId: img.id, timeStart: img.timeStart, timeEnd: img.timeEnd } },
         h('td', {}, cb),
-        h('td', {}, h('code', { class: 'id', title: img.id }, img.id)),
+        h('td', {}, h('code', { class: 'id', title: img.id }, img.id),
+          img.supersededBy ? h('span', { class: 'muted superseded' }, ' superseded') : ''),
         h('td', {}, utc(img.createdAt)),
         h('td', {}, utc(img.timeStart)),
         h('td', { class: 'num' }, num(seconds(img.timeStart, img.timeEnd), 1)),
         h('td', {}, band(img.energyLowKev, img.energyHighKev)),
         h('td', {}, img.scienceFile ? h('a', { href: `/science-file/${img.scienceFile.requestUid}` }, String(img.scienceFile.requestUid)) : '–'),
         h('td', {}, ALGORITHM_LABEL[img.algorithm] || img.algorithm),
+        // The API has no image quality yet (issue 11): IMAGE_FIELDS does not ask for it, so
+        // the column shows '–' until it does.
         h('td', {}, img.quality?.grade || '–'),
         h('td', { class: 'links' },
           h('a', { href: img.pngUrl, target: '_blank' }, 'PNG'),
@@ -177,11 +213,13 @@ export function imageTable(holder, load, { caption = 'Images' } = {}) {
     let conn = null;
     try {
       conn = await load(pages[page]);
+      performance.mark('images:data');
     } catch (e) {
       if (seq === latest) render(status, errorBox(e));
     }
     if (seq !== latest) return;
     if (conn) draw(conn);
+    performance.mark('images:table');
     holder.dataset.state = 'ready';
   };
   return {

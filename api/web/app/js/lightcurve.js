@@ -1,7 +1,10 @@
 // The light-curve plot (uPlot, vendored from npm): count rates per band against time on a
 // log scale, the image boxes drawn as shaded spans, and a drag on the plot choosing a time
 // window (reported through `onSelect(fromIso, toIso)`).
-import uPlot from '../vendor/uplot/uPlot.esm.js';
+
+// uPlot is imported without blocking the pages that import this module: its parsing overlaps
+// the page's first GraphQL requests instead of delaying them.
+const uPlotModule = import('../vendor/uplot/uPlot.esm.js');
 
 const BAND_COLOURS = ['#d9480f', '#1971c2', '#2f9e44', '#9c36b5'];
 
@@ -13,9 +16,10 @@ export const LIGHT_CURVE_FIELDS = 'timeStart timeEnd bands { lowKev highKev coun
 /**
  * Draws `lc` (ScienceFile.lightCurve) into `container`.
  * options: {boxes: [{from, to, label}], onSelect(fromIso, toIso), window: {from, to}, height}
- * Returns {plot, setWindow(from, to)}.
+ * Resolves to {plot, setWindow(from, to)}.
  */
-export function lightCurvePlot(container, lc, options = {}) {
+export async function lightCurvePlot(container, lc, options = {}) {
+  const uPlot = (await uPlotModule).default;
   const t0 = lc.timeStart.map((t) => new Date(t).getTime() / 1000);
   const t1 = lc.timeEnd.map((t) => new Date(t).getTime() / 1000);
   const x = t0.map((a, i) => (a + t1[i]) / 2);

@@ -44,12 +44,15 @@ async function start() {
     const m = location.pathname.match(re);
     if (!m) continue;
     try {
+      performance.mark('page:start');
       const mod = await load();
       await mod.default(main, ...args(m));
     } catch (e) {
       console.error(e);
       main.append(errorBox(e));
     }
+    // Time to interactive, from navigation start: the page has drawn what it fetched.
+    performance.mark('page:ready');
     document.body.dataset.readyMs = String(Math.round(performance.now()));
     document.body.dataset.ready = 'true';
     return;

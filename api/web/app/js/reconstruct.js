@@ -10,7 +10,7 @@ import { gql, subscribe, GqlError } from './gql.js';
 export const STIX_EDGES_KEV = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 25, 28, 32, 36, 40, 45, 50, 56, 63, 70, 76, 84, 100, 120, 150];
 
 const SUBMIT = `mutation Submit($input: SubmitReconstructionInput!) {
-  submitReconstruction(input: $input) { id status done total timeBinsUsed energyEdgesUsedKev }
+  submitReconstruction(input: $input) { id status done total timeBinsUsed { start end } energyEdgesUsedKev }
 }`;
 const STATUS = `subscription Status($jobId: ID!) {
   jobStatus(jobId: $jobId) { jobId status stage done total message }
@@ -45,6 +45,7 @@ export function follow(id, out) {
   render(out, h('p', {}, 'Job ', h('code', {}, id), ': ', text, ' ', bar), images);
   return new Promise((resolve) => {
     let last = null;
+    const seen = [];
     const done = async () => {
       if (last === 'SUCCEEDED' || last === 'FAILED' || last === 'CANCELLED') {
         try {
@@ -60,6 +61,8 @@ export function follow(id, out) {
       next: (d) => {
         const ev = d.jobStatus;
         last = ev.status;
+        if (seen[seen.length - 1] !== ev.status) seen.push(ev.status);
+        out.dataset.seen = seen.join(' ');
         text.textContent = `${ev.status}${ev.stage ? ` · ${ev.stage}` : ''}${ev.message ? ` · ${ev.message}` : ''}`;
         text.className = `status-${ev.status}`;
         bar.max = Math.max(1, ev.total);
@@ -72,10 +75,11 @@ export function follow(id, out) {
 }
 
 /**
- * Draws the form for `file` (a ScienceFile) into `holder`. Returns {setTime(fromIso, toIso)}
- * so that a drag on the light curve fills the time range.
+ * Draws the form for `file` (a ScienceFile) into `holder`; `onSucceeded()` runs when a job
+ * submitted from it succeeds. Returns {setTime(fromIso, toIso)} so that a drag on the light
+ * curve fills the time range.
  */
-export function reconstructionForm(holder, file) {
+export function reconstructionForm(holder, file, { onSucceeded } = {}) {
   const lo = file.energyLowKev ?? 4;
   const hi = file.energyHighKev ?? 150;
   const edges = STIX_EDGES_KEV.filter((e) => e >= lo && e <= hi);
@@ -160,7 +164,13 @@ export function reconstructionForm(holder, file) {
     try {
       const job = (await gql(SUBMIT, { input: inputValue })).submitReconstruction;
       submit.disabled = false;
-      await follow(job.id, out);
+      const bins = job.timeBinsUsed;
+      const used = h('p', { class: 'muted', id: 'job-used' }, bins.length
+        ? `Imaging ${utc(bins[0].start)} – ${utc(bins[bins.length - 1].end)} (${bins.length} time bin${bins.length === 1 ? '' : 's'}), energy edges ${job.energyEdgesUsedKev.map((e) => num(e, 1)).join(', ')} keV.`
+        : '');
+      const finished = follow(job.id, out);
+      out.prepend(used);
+      if ((await finished) === 'SUCCEEDED') onSucceeded?.();
     } catch (e) {
       submit.disabled = false;
       if (e instanceof GqlError) for (const err of e.errors) showError(err.extensions?.field, err.message);

@@ -21,7 +21,7 @@ const FLARE = `query Flare($flareId: BigInt!, $bands: [EnergyBandInput!]!) {
       requestUid version fileName productKind
       lightCurve(bands: $bands) { ${LIGHT_CURVE_FIELDS} }
     }
-    boxes: images(first: 100, orderBy: { field: TIME_START, direction: ASC }) {
+    boxes: images(first: 100, filter: { current: true }, orderBy: { field: TIME_START, direction: ASC }) {
       nodes { timeStart timeEnd }
     }
   }
@@ -29,7 +29,7 @@ const FLARE = `query Flare($flareId: BigInt!, $bands: [EnergyBandInput!]!) {
 
 const IMAGES = `query FlareImages($flareId: BigInt!, $first: Int, $after: String, $time: TimeWindow) {
   flare(flareId: $flareId) {
-    images(first: $first, after: $after, filter: { time: $time }, orderBy: { field: TIME_START, direction: ASC }) {
+    images(first: $first, after: $after, filter: { time: $time, current: true }, orderBy: { field: TIME_START, direction: ASC }) {
       totalCount pageInfo { hasNextPage endCursor }
       nodes { ${IMAGE_FIELDS} }
     }
@@ -89,6 +89,7 @@ export default async function flarePage(main, flareId) {
   let flare;
   try {
     flare = (await gql(FLARE, { flareId, bands: PREVIEW_BANDS })).flare;
+    performance.mark('flare:data');
   } catch (e) {
     render(factsBox, errorBox(e));
     await tableReady;
@@ -115,12 +116,13 @@ export default async function flarePage(main, flareId) {
     const seen = new Set();
     const boxes = flare.boxes.nodes.filter((b) => !seen.has(b.timeStart + b.timeEnd) && seen.add(b.timeStart + b.timeEnd))
       .map((b) => ({ from: b.timeStart, to: b.timeEnd }));
-    plot = lightCurvePlot(plotBox, files[0].lightCurve, {
+    plot = await lightCurvePlot(plotBox, files[0].lightCurve, {
       boxes,
       window: win.from && win.to ? win : null,
       onSelect: (a, b) => setWindow(a, b, true),
     });
     plotBox.dataset.ready = 'true';
+    performance.mark('flare:curve');
   } else {
     plotBox.append(h('p', { class: 'muted' }, 'No science file of this flare is in the archive.'));
   }

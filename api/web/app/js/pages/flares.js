@@ -19,28 +19,30 @@ const QUERY = `query Flares($first: Int, $after: String, $last: Int, $before: St
   }
 }`;
 
-/** The fields of a thumbnail candidate. */
-const THUMB_FIELDS = 'id algorithm timeStart timeEnd pngUrl';
-
 /**
- * One query for the thumbnails of the flares shown (drawn after the table): per flare, the
- * 4–10 keV images whose interval holds the peak, and a few others in case none does.
+ * The thumbnail candidates of one flare (asked for each flare shown, in parallel, after the
+ * table is drawn): its current 4–10 keV previews whose interval holds the peak, and a few
+ * others in case none does.
  */
-function thumbnailQuery(flares) {
-  const vars = flares.map((f, i) => `$f${i}: BigInt!, $t${i}: DateTime!`).join(', ');
-  const parts = flares.map((f, i) => `f${i}: flare(flareId: $f${i}) {
-    peak: images(first: 12, filter: { energyKev: 7, time: { from: $t${i}, to: $t${i} } }) { nodes { ${THUMB_FIELDS} } }
-    any: images(first: 5, filter: { energyKev: 7 }) { nodes { ${THUMB_FIELDS} } }
-  }`).join('\n');
-  const variables = {};
-  flares.forEach((f, i) => { variables[`f${i}`] = f.flareId; variables[`t${i}`] = f.peakTime; });
-  return [`query Thumbnails(${vars}) {\n${parts}\n}`, variables];
-}
+const THUMBNAIL = `query Thumbnail($flareId: BigInt!, $peak: DateTime!) {
+  flare(flareId: $flareId) {
+    peak: images(first: 12, filter: { energyKev: 7, kind: PREVIEW, current: true, time: { from: $peak, to: $peak } }) {
+      nodes { id algorithm timeStart timeEnd pngUrl }
+    }
+    any: images(first: 5, filter: { energyKev: 7, kind: PREVIEW, current: true }) {
+      nodes { id algorithm timeStart timeEnd pngUrl }
+    }
+  }
+}`;
 
 const GRADE_RANK = { GOOD: 0, FAIR: 1, POOR: 2 };
 const ALG_RANK = { CLEAN: 0, MEM: 1, EM: 2, FWDFIT: 3, BP: 4, BP_UNIFORM: 5 };
 
-/** The image shown as the flare's thumbnail: best grade, then CLEAN first, then nearest the peak. */
+/**
+ * The image shown as the flare's thumbnail: best grade, then CLEAN first, then nearest the
+ * peak. The API has no image quality yet (issue 11): until it does, `quality` is absent and
+ * every image ranks the same on grade.
+ */
 export function bestImage(images, peakTime) {
   const peak = new Date(peakTime).getTime();
   const dist = (i) => Math.abs((new Date(i.timeStart).getTime() + new Date(i.timeEnd).getTime()) / 2 - peak);
@@ -158,21 +160,16 @@ export default async function flares(main) {
   render(tableHolder, table, pager);
 
   const withImages = data.nodes.filter((f) => f.imageCount > 0);
-  if (!withImages.length) return;
-  try {
-    const [q, v] = thumbnailQuery(withImages);
-    const t = await gql(q, v);
-    withImages.forEach((f, i) => {
-      const r = t[`f${i}`];
-      const candidates = r.peak.nodes.length ? r.peak.nodes : r.any.nodes;
-      const best = candidates.length ? bestImage(candidates, f.peakTime) : null;
-      const cell = table.querySelector(`tr[data-flare-id="${f.flareId}"] .thumb-cell`);
-      if (best && cell) {
-        render(cell, h('a', { href: `/flare/${f.flareId}`, tabindex: -1, 'aria-hidden': 'true' },
-          h('img', { class: 'thumb', src: best.pngUrl, alt: '', width: 64, height: 64, title: `${best.algorithm}, ${utc(best.timeStart)}` })));
-      }
-    });
-  } catch (e) {
-    status.append(' ', errorBox(e));
-  }
+  const thumbnail = async (f) => {
+    const r = (await gql(THUMBNAIL, { flareId: f.flareId, peak: f.peakTime })).flare;
+    const candidates = r.peak.nodes.length ? r.peak.nodes : r.any.nodes;
+    const best = candidates.length ? bestImage(candidates, f.peakTime) : null;
+    const cell = table.querySelector(`tr[data-flare-id="${f.flareId}"] .thumb-cell`);
+    if (best && cell) {
+      render(cell, h('a', { href: `/flare/${f.flareId}`, tabindex: -1, 'aria-hidden': 'true' },
+        h('img', { class: 'thumb', src: best.pngUrl, alt: '', width: 64, height: 64, title: `${best.algorithm}, ${utc(best.timeStart)}` })));
+    }
+  };
+  const failed = (await Promise.allSettled(withImages.map(thumbnail))).find((r) => r.status === 'rejected');
+  if (failed) status.append(' ', errorBox(failed.reason));
 }

@@ -4,13 +4,13 @@ import { h, render, utc, errorBox, title } from '../dom.js';
 import { gql, session } from '../gql.js';
 import { follow, gallery } from '../reconstruct.js';
 
-const JOBS = (all) => `query Jobs($first: Int, $after: String) {
+const JOBS = `query Jobs($first: Int, $after: String, $all: Boolean!) {
   reconstructionJobs(first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
     nodes {
       id status stage done total attempts createdAt startedAt finishedAt request
       error { code message }
-      ${all ? 'owner { username }' : ''}
+      owner @include(if: $all) { username }
       images(first: 12) { nodes { id algorithm energyLowKev energyHighKev timeStart timeEnd pngUrl fitsUrl } }
     }
   }
@@ -39,7 +39,7 @@ export default async function jobsPage(main, which) {
   const load = async (after) => {
     let conn;
     try {
-      conn = (await gql(JOBS(all), { first: 50, after })).reconstructionJobs;
+      conn = (await gql(JOBS, { first: 50, after, all })).reconstructionJobs;
     } catch (e) {
       render(status, errorBox(e));
       return;

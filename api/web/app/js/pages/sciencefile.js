@@ -89,7 +89,7 @@ export default async function scienceFilePage(main, uid) {
 
   let form = null;
   if (session()) {
-    if (file.productKind === 'FLARE_PIXEL_DATA') form = reconstructionForm(panels.reconstruct, file);
+    if (file.productKind === 'FLARE_PIXEL_DATA') form = reconstructionForm(panels.reconstruct, file, { onSucceeded: () => table.reload() });
     else render(panels.reconstruct, h('p', {}, 'Only flare pixel-data files can be reconstructed.'));
   } else {
     render(panels.reconstruct, h('p', { id: 'signin-to-reconstruct' },
@@ -101,7 +101,7 @@ export default async function scienceFilePage(main, uid) {
     try {
       const bands = [{ lowKev: 4, highKev: 10 }, { lowKev: 16, highKev: 28 }];
       const lc = (await gql(CURVE, { uid, bands })).scienceFile.lightCurve;
-      lightCurvePlot(plotBox, lc, { onSelect: (a, b) => { if (form) { form.setTime(a, b); select('reconstruct'); } } });
+      await lightCurvePlot(plotBox, lc, { onSelect: (a, b) => { if (form) { form.setTime(a, b); select('reconstruct'); } } });
       plotBox.dataset.ready = 'true';
     } catch (e) {
       plotBox.append(errorBox(e));
