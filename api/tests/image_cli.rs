@@ -81,9 +81,15 @@ fn every_algorithm_images_the_m12_flare_where_the_flare_list_puts_it() {
             "total_flux",
             "fits",
             "png",
+            "quality",
         ] {
             assert!(v.get(key).is_some(), "{alg}: key {key} missing in {v}");
         }
+        // The grade is on the line and in the FITS header.
+        let grade = v["quality"]["grade"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"));
+        assert!(["GOOD", "FAIR", "POOR"].contains(&grade), "{v}");
         assert_eq!(v["algorithm"], alg);
         assert!(v["wall_s"].as_f64().unwrap() >= 0.0);
         // Within a few arcsec of the community location (its own uncertainty is a few ″).
@@ -93,6 +99,11 @@ fn every_algorithm_images_the_m12_flare_where_the_flare_list_puts_it() {
         assert!(
             fits_bytes.starts_with(b"SIMPLE  =") && fits_bytes.len().is_multiple_of(2880),
             "{alg}: a FITS file"
+        );
+        let header = String::from_utf8_lossy(&fits_bytes[..2880 * 4]);
+        assert!(
+            header.contains(&format!("QUALITY = '{grade}")),
+            "{alg}: QUALITY {grade} in the FITS header"
         );
         let png_bytes = std::fs::read(&png).unwrap();
         assert!(png_bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{alg}: a PNG");

@@ -3,7 +3,7 @@
 -- wrk -t4 -c32 -d20s --latency -s bench/wrk/images.lua http://127.0.0.1:8000/graphql
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[{"query":"{ images(first: 50) { pageInfo { hasNextPage endCursor } edges { node { id kind algorithm energyLowKev energyHighKev timeStart timeEnd peak { xArcsec yArcsec } totalCounts flare { id flareId } scienceFile { id requestUid } } } } }"}]]
+wrk.body = [[{"query":"{ images(first: 50) { pageInfo { hasNextPage endCursor } edges { node { id kind algorithm energyLowKev energyHighKev timeStart timeEnd peak { xArcsec yArcsec } totalCounts fitsUrl pngUrl flare { id flareId } scienceFile { id requestUid } } } } }"}]]
 
 function response(status, headers, body)
   if status ~= 200 or string.find(body, '"errors"', 1, true) then

@@ -268,6 +268,7 @@ async fn claim(
 pub async fn requeue_interrupted(
     db: &DatabaseConnection,
     queue: &Queue,
+    events: &EventBus,
     stale_after: Option<Duration>,
 ) -> Result<usize, BoxDynError> {
     use sea_orm::{ColumnTrait, QueryFilter};
@@ -286,6 +287,14 @@ pub async fn requeue_interrupted(
         am.updated_at = Set(Utc::now());
         am.update(db).await?;
         queue.push(QueueTask::for_job(job.id), None).await?;
+        events.publish(JobEvent {
+            job_id: job.public_id,
+            status: JobStatus::Queued,
+            stage: Some("requeued after an interrupted attempt".to_string()),
+            done: job.progress_done,
+            total: job.progress_total,
+            message: None,
+        });
         tracing::warn!(job = %job.public_id, "requeued a job whose worker stopped mid-way");
     }
     Ok(n)
@@ -321,8 +330,17 @@ pub async fn handle(
     };
     let runner = state.runner.clone();
     let job_for_run = job.clone();
+    // While it runs, the job's row is touched well within `stale_after`, so that the reapers
+    // (of every process) requeue only jobs whose worker is really gone, not a live job busy
+    // with a long box.
+    let heartbeat = tokio::spawn(heartbeat(
+        state.db.clone(),
+        job.id,
+        (state.stale_after / 3).max(Duration::from_millis(200)),
+    ));
     // Run on its own task so that a panic is caught as a JoinError and recorded.
     let outcome = tokio::spawn(async move { runner.run(&job_for_run, progress).await }).await;
+    heartbeat.abort();
     let fresh = reconstruction_job::Entity::find_by_id(job.id)
         .one(&state.db)
         .await?
@@ -384,6 +402,30 @@ pub async fn handle(
     Ok(())
 }
 
+/// Refreshes `updated_at` of a `RUNNING` job every `every` until aborted (a failed write is
+/// logged and tried again at the next beat).
+async fn heartbeat(db: DatabaseConnection, job_id: i64, every: Duration) {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let beat = reconstruction_job::Entity::update_many()
+            .col_expr(
+                reconstruction_job::Column::UpdatedAt,
+                Expr::value(Utc::now()),
+            )
+            .filter(reconstruction_job::Column::Id.eq(job_id))
+            .filter(reconstruction_job::Column::Status.eq(JobStatus::Running.as_str()))
+            .exec(&db)
+            .await;
+        if let Err(e) = beat {
+            tracing::warn!(job_id, "cannot record that the job is alive: {e}");
+        }
+    }
+}
+
 /// An apalis monitor with this process's worker of `concurrency` slots on the queue.
 fn register(
     monitor: Monitor,
@@ -438,7 +480,8 @@ where
         tokio::spawn(async move {
             let every = (st.stale_after / 4).max(Duration::from_millis(500));
             loop {
-                match requeue_interrupted(&st.db, &st.queue, Some(st.stale_after)).await {
+                match requeue_interrupted(&st.db, &st.queue, &st.events, Some(st.stale_after)).await
+                {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(jobs = n, "requeued interrupted jobs"),
                     Err(e) => tracing::warn!("cannot check for interrupted jobs: {e}"),

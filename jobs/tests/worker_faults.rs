@@ -33,6 +33,11 @@ impl JobRunner for Faulty {
                 "flaky" if job.attempts < 2 => {
                     Err(JobFailure::Transient("the disk hiccupped".into()))
                 }
+                // Busy for three times `stale_after` without reporting progress.
+                "slow" => {
+                    tokio::time::sleep(Duration::from_millis(3 * 600)).await;
+                    progress.report("working", 1, 1).await
+                }
                 "bad" => Err(JobFailure::BadInput {
                     code: "BAD".into(),
                     message: "nonsense input".into(),
@@ -141,6 +146,85 @@ async fn panics_and_transient_faults_do_not_kill_the_pool() {
     );
     let ok = row("ok").await;
     assert_eq!(ok.status, "SUCCEEDED", "the pool survived the panic");
+    let _ = stop_tx.send(());
+    tokio::time::timeout(Duration::from_secs(30), pool)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+/// A live job that is busy for longer than `stale_after` without progress is not taken for an
+/// orphan: the worker's heartbeat keeps its row fresh, so the reaper leaves it alone and it
+/// runs exactly once.
+#[tokio::test]
+async fn a_long_job_with_no_progress_is_not_requeued_while_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = jobs::test_support::fresh_database_url(dir.path())
+        .await
+        .unwrap();
+    let db = jobs::store::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .unwrap();
+    jobs::store::migrate(&db).await.unwrap();
+    let queue = Queue::setup(&db, 1).await.unwrap();
+    let events = EventBus::default();
+    let state = Arc::new(WorkerState {
+        db: db.clone(),
+        queue: queue.clone(),
+        events: events.clone(),
+        runner: Arc::new(Faulty),
+        stale_after: Duration::from_millis(600),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let pool = tokio::spawn(run_pool(state, 1, Duration::from_secs(5), async move {
+        let _ = stop_rx.await;
+    }));
+    let mut rx = events.subscribe();
+    let (job, _) = submit(
+        &db,
+        &queue,
+        NewJob {
+            kind: JobKind::Preview,
+            request: serde_json::json!({ "fault": "slow" }),
+            science_file_id: None,
+            owner_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let statuses = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut seen = Vec::new();
+        loop {
+            let ev = rx.recv().await.expect("bus open");
+            if ev.job_id == job.public_id {
+                seen.push(ev.status);
+                if ev.status.is_final() {
+                    return seen;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the job ends in time");
+    let row = reconstruction_job::Entity::find_by_id(job.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.attempts),
+        ("SUCCEEDED", 1),
+        "{statuses:?}"
+    );
+    let first_running = statuses
+        .iter()
+        .position(|s| *s == jobs::kinds::JobStatus::Running)
+        .expect("it ran");
+    assert!(
+        !statuses[first_running..].contains(&jobs::kinds::JobStatus::Queued),
+        "never requeued while running: {statuses:?}"
+    );
     let _ = stop_tx.send(());
     tokio::time::timeout(Duration::from_secs(30), pool)
         .await

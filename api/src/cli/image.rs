@@ -114,10 +114,24 @@ pub fn image(a: ImageArgs) -> Result<(), Failure> {
     let t0 = Instant::now();
     let rec = domain::imaging::reconstruct(&vis, &params).map_err(|e| e.to_string())?;
     let wall_s = t0.elapsed().as_secs_f64();
-    write_map_fits(&a.out, &rec, &vis.meta, &Provenance::default()).map_err(|e| e.to_string())?;
+    // Graded alone (no other algorithms of the same box to compare peaks with).
+    let quality = domain::quality::assess(
+        &rec,
+        &vis.meta,
+        &[rec.map.peak_offset_arcsec()],
+        &domain::quality::QualityThresholds::default(),
+    );
+    let provenance = Provenance {
+        quality: Some(quality.clone()),
+        ..Provenance::default()
+    };
+    write_map_fits(&a.out, &rec, &vis.meta, &provenance).map_err(|e| e.to_string())?;
     if let Some(png) = &a.png {
-        write_quicklook_png(png, &rec, &vis.meta, &QuicklookOptions::default())
-            .map_err(|e| e.to_string())?;
+        let look = QuicklookOptions {
+            quality: Some(quality.clone()),
+            ..QuicklookOptions::default()
+        };
+        write_quicklook_png(png, &rec, &vis.meta, &look).map_err(|e| e.to_string())?;
     }
     let att = vis.meta.map_wcs.attitude();
     let c = rec.map.center_stix_arcsec;
@@ -133,6 +147,7 @@ pub fn image(a: ImageArgs) -> Result<(), Failure> {
         "unit": rec.map.unit,
         "parameters": rec.parameters,
         "diagnostics": rec.diagnostics,
+        "quality": quality,
     });
     println!("{line}");
     Ok(())
