@@ -1,9 +1,11 @@
 //! A PostgreSQL outage with real processes, on a PostgreSQL server of the test's own (stopped
 //! and started by the test, so nothing else on the machine is disturbed): while it is down,
-//! GraphQL requests fail fast with `UNAVAILABLE` and `/readyz` says which check failed; when it
-//! is back, the API process and the worker process recover by themselves (no restart): queries
-//! answer again, the worker takes a newly queued preview, and a `jobStatus` subscription opened
-//! before the outage sees it end SUCCEEDED. Then SIGTERM drains the worker: its running job
+//! GraphQL requests fail fast with `UNAVAILABLE` and `/readyz` says which checks failed (the
+//! database, and the API's listening for other processes' job events); when it is back, the API
+//! process and the worker process recover by themselves (no restart): both are ready again,
+//! the worker takes a newly queued preview, and a `jobStatus` subscription on a WebSocket
+//! opened before the outage sees the progress of the next one cross from the worker process,
+//! then SUCCEEDED. Then SIGTERM drains the worker: its running job
 //! finishes and the process exits cleanly.
 
 mod support;
@@ -124,6 +126,10 @@ async fn a_postgres_outage_fails_fast_and_every_process_recovers_by_itself() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert!(failed.contains(&"database"), "{body}");
+    assert!(
+        failed.contains(&"events"),
+        "not hearing other processes: {body}"
+    );
     assert!(!failed.contains(&"storage"), "{body}");
     let ready = reqwest::get(format!("{}/readyz", worker.ops_base()))
         .await
@@ -134,6 +140,14 @@ async fn a_postgres_outage_fails_fast_and_every_process_recovers_by_itself() {
     server.up();
     until("the API answering again", || async {
         graphql(&base).await["data"]["flares"]["totalCount"] == 0
+    })
+    .await;
+    // Ready again includes listening for the worker's job events again (and having caught
+    // up): from then on a subscriber on the API hears every step of a job.
+    until("the API being ready again", || async {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
     })
     .await;
     until("the worker being ready again", || async {
