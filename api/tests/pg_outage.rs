@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use support::private_pg::PrivatePg;
-use support::{Proc, TIMEOUT, sample};
+use support::{Proc, TIMEOUT, sample, until};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -33,25 +33,6 @@ async fn graphql(base: &str) -> serde_json::Value {
         .json()
         .await
         .expect("a JSON answer")
-}
-
-/// Repeats `probe` until it holds, failing after the timeout.
-async fn until<F, Fut>(what: &str, mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let r = tokio::time::timeout(TIMEOUT, async {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tick.tick().await;
-            if probe().await {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(r.is_ok(), "{what} did not happen in time");
 }
 
 fn ingest(env: &[(String, String)], flare_file: &str, aux: &str) {
