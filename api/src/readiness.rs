@@ -1,5 +1,6 @@
 //! Readiness (`/readyz`): can this process do its work right now? The database answers, the
-//! queue's table can be read, and the data directory can be written. Each check has a short
+//! queue's table can be read, the data directory can be written, and (on PostgreSQL) the
+//! process is listening for the job events of other processes. Each check has a short
 //! timeout so that a load balancer gets its answer fast; the reply names every failed check
 //! (503) or is 200. Liveness (`/healthz`) stays a separate, cheaper page.
 
@@ -17,7 +18,7 @@ pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// The outcome of one check: `Ok` or why it failed.
 pub type Check = Result<(), String>;
 
-/// The three checks of `/readyz`.
+/// The checks of `/readyz`.
 #[derive(Debug)]
 pub struct Readiness {
     /// `SELECT 1` on the archive database.
@@ -26,6 +27,9 @@ pub struct Readiness {
     pub queue: Check,
     /// The data directory accepts a write.
     pub storage: Check,
+    /// Job events of other processes are heard (always on SQLite; on PostgreSQL while the
+    /// listening connection is up and has caught up after a loss).
+    pub events: Check,
 }
 
 impl Readiness {
@@ -35,6 +39,7 @@ impl Readiness {
             ("database", &self.database),
             ("queue", &self.queue),
             ("storage", &self.storage),
+            ("events", &self.events),
         ]
         .into_iter()
         .filter(|(_, c)| c.is_err())
@@ -49,7 +54,7 @@ async fn timed<F: Future<Output = Check>>(f: F) -> Check {
         .unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())))
 }
 
-/// Runs the three checks concurrently.
+/// Runs the checks concurrently.
 pub async fn check(state: &AppState) -> Readiness {
     let database = timed(async {
         state
@@ -68,10 +73,16 @@ pub async fn check(state: &AppState) -> Readiness {
             .map_err(|e| e.to_string())
     });
     let (database, queue, storage) = tokio::join!(database, queue, storage);
+    let events = if state.events.is_listening() {
+        Ok(())
+    } else {
+        Err("not listening for job events of other processes (reconnecting)".to_string())
+    };
     Readiness {
         database,
         queue,
         storage,
+        events,
     }
 }
 
@@ -88,6 +99,7 @@ pub async fn readyz(state: Data<&AppState>) -> poem::Response {
         ("database", &r.database),
         ("queue", &r.queue),
         ("storage", &r.storage),
+        ("events", &r.events),
     ] {
         if let Err(e) = c {
             tracing::warn!(check = name, error = %e, "not ready");
@@ -100,6 +112,7 @@ pub async fn readyz(state: Data<&AppState>) -> poem::Response {
             "database": show(&r.database),
             "queue": show(&r.queue),
             "storage": show(&r.storage),
+            "events": show(&r.events),
         },
     });
     let status = if failed.is_empty() {

@@ -4,10 +4,13 @@
 //! --no-workers`), a `worker` process, and an operator's `ingest` process share the database.
 //! A `jobStatus` subscriber on the API process sees the preview job that runs in the worker
 //! process go RUNNING, make progress and end SUCCEEDED (PostgreSQL `LISTEN/NOTIFY`); the job
-//! row names the worker process; each process's `/metrics` reports what it did.
+//! row names the worker process; each process's `/metrics` reports what it did. With two
+//! worker processes, `ReconstructionJob.worker` names (for an admin) the process that ran each
+//! job, and a `newImages` subscriber on the API process receives the images they made.
 
 mod support;
 
+use api::graphql::global_id::{NodeKind, encode};
 use futures::SinkExt;
 use jobs::store::entities::{image, reconstruction_job};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -169,6 +172,193 @@ async fn job_status_from_a_worker_process_reaches_a_subscriber_on_the_api_proces
         assert!(p.terminate().success());
     }
     db.execute_unprepared("SELECT 1").await.unwrap();
+    drop(db);
+    pg.drop_database().await;
+}
+
+/// The M1.2 flare file's STIX request UID.
+const M12_UID: i64 = 2211116471;
+
+/// A BP reconstruction of one minute of the M1.2 peak (6–10 keV), starting at `second`.
+fn m12_reconstruction(second: u32) -> serde_json::Value {
+    json!({
+        "scienceFileUid": M12_UID,
+        "timeRange": {
+            "start": format!("2022-11-11T11:36:{second:02}Z"),
+            "end": format!("2022-11-11T11:37:{second:02}Z"),
+        },
+        "energyRange": { "lowKev": 6.0, "highKev": 10.0 },
+        "algorithms": ["BP"],
+        "imageSize": 65,
+    })
+}
+
+const JOB_WORKER: &str =
+    "query($id: ID!) { reconstructionJob(id: $id) { status worker owner { username } } }";
+
+#[tokio::test]
+async fn two_worker_processes_name_the_jobs_they_ran_and_their_images_reach_new_images() {
+    let pg = support::ThrowawayPg::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = support::env(&pg.url, dir.path());
+    let api = Proc::start("api", &["serve", "--no-workers"], &env, "listening on");
+    let base = api.http_base();
+
+    // The M1.2 flare file with its background and aspect files: ingest queues its preview.
+    let files = [
+        sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"),
+        sample(
+            "l1/solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits",
+        ),
+        sample(
+            "l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits",
+        ),
+        sample("flare_reference_locations.csv"),
+    ];
+    let mut args = vec!["ingest"];
+    args.extend(files.iter().map(String::as_str));
+    support::run_to_end(&args, &env);
+    let admin = support::admin_token(&base, &env).await;
+    let alice = support::user_token(&base, "alice").await;
+
+    // Before any worker runs: a `newImages` subscriber on the API process (no token: the
+    // images are the public archive's).
+    let db = jobs::store::connect(&pg.url, 2, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(image::Entity::find().count(&db).await.unwrap(), 0);
+    let mut live = support::ws_connect(&base, None).await;
+    live.send(Message::Text(
+        json!({
+            "id": "images",
+            "type": "subscribe",
+            "payload": { "query": "subscription { newImages { id algorithm } }" }
+        })
+        .to_string()
+        .into(),
+    ))
+    .await
+    .unwrap();
+
+    // Alice's reconstructions wait in the queue beside the preview; then two worker
+    // processes share it.
+    let mut submitted = Vec::new();
+    for second in [0, 5, 10, 15, 20, 25] {
+        let r = support::graphql_as(
+            &base,
+            Some(&alice),
+            "mutation($i: SubmitReconstructionInput!) { submitReconstruction(input: $i) { id worker } }",
+            json!({ "i": m12_reconstruction(second) }),
+        )
+        .await;
+        let job = &r["data"]["submitReconstruction"];
+        assert!(
+            job["worker"].is_null(),
+            "no worker before one takes it: {r}"
+        );
+        submitted.push(
+            job["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{r}"))
+                .to_string(),
+        );
+    }
+    let workers = [
+        Proc::start("worker-1", &["worker"], &env, "worker running as"),
+        Proc::start("worker-2", &["worker"], &env, "worker running as"),
+    ];
+    support::until("every job ending", || async {
+        reconstruction_job::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| matches!(j.status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED"))
+    })
+    .await;
+    let rows = reconstruction_job::Entity::find().all(&db).await.unwrap();
+    assert_eq!(
+        rows.iter().filter(|j| j.kind == "reconstruction").count(),
+        submitted.len()
+    );
+
+    // Each job names, for an admin, the worker process that ran it; each process counted
+    // exactly the jobs that name it.
+    let names: Vec<String> = workers
+        .iter()
+        .map(|w| format!("{}:{}", jobs::worker::host_name(), w.pid()))
+        .collect();
+    let mut ran = [0usize; 2];
+    for row in &rows {
+        assert_eq!(row.status, "SUCCEEDED", "{row:?}");
+        let id = row.public_id.to_string();
+        let r = support::graphql_as(&base, Some(&admin), JOB_WORKER, json!({ "id": id })).await;
+        let worker = r["data"]["reconstructionJob"]["worker"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an admin sees the worker: {r}"));
+        assert_eq!(Some(worker), row.worker.as_deref(), "{r}");
+        let which = names
+            .iter()
+            .position(|n| n == worker)
+            .unwrap_or_else(|| panic!("{worker} is one of the worker processes {names:?}"));
+        ran[which] += 1;
+    }
+    eprintln!("jobs run by each worker process: {ran:?}");
+    assert!(ran.iter().all(|&n| n > 0), "both workers did work: {ran:?}");
+    for (w, n) in workers.iter().zip(ran) {
+        let page = scrape(&w.ops_base()).await;
+        let counted: f64 = ["preview", "reconstruction"]
+            .iter()
+            .filter_map(|kind| {
+                metric(
+                    &page,
+                    "stix_job_duration_seconds_count",
+                    &[("kind", kind), ("status", "SUCCEEDED")],
+                )
+            })
+            .sum();
+        assert_eq!(
+            counted,
+            n as f64,
+            "the jobs naming {} are those it ran",
+            w.pid()
+        );
+    }
+    // The owner sees their job, but not which machine ran it.
+    for id in &submitted {
+        let r = support::graphql_as(&base, Some(&alice), JOB_WORKER, json!({ "id": id })).await;
+        let job = &r["data"]["reconstructionJob"];
+        assert_eq!(job["status"], "SUCCEEDED", "{r}");
+        assert!(job["worker"].is_null(), "admins only: {r}");
+    }
+
+    // The subscriber on the API process received every image the worker processes made,
+    // each once.
+    let made: std::collections::BTreeSet<String> = image::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| encode(NodeKind::Image, &i.public_id.to_string()))
+        .collect();
+    assert!(
+        made.len() > submitted.len(),
+        "previews and reconstructions made images"
+    );
+    let mut received = std::collections::BTreeSet::new();
+    while received.len() < made.len() {
+        let v = support::next_frame(&mut live, |v| v["type"] == "next").await;
+        let id = v["payload"]["data"]["newImages"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string();
+        assert!(made.contains(&id), "{id} is an image the workers made");
+        assert!(received.insert(id.clone()), "{id} arrived twice");
+    }
+
+    for p in workers.into_iter().chain([api]) {
+        assert!(p.terminate().success());
+    }
     drop(db);
     pg.drop_database().await;
 }

@@ -50,11 +50,12 @@ impl EventBus {
     }
 
     /// The bus for a database: in-process on SQLite; on PostgreSQL also across processes
-    /// (`url` opens the dedicated listening connection; waits up to `ready_within` for it).
+    /// (`url` opens the dedicated listening connection; waits up to `connect_timeout` for it,
+    /// and one attempt to reopen it after a loss gives up after that long).
     pub async fn for_database(
         db: &sea_orm::DatabaseConnection,
         url: &str,
-        ready_within: std::time::Duration,
+        connect_timeout: std::time::Duration,
     ) -> Self {
         let mut bus = Self::default();
         if crate::store::engine(db) == crate::store::Engine::Postgres {
@@ -62,7 +63,7 @@ impl EventBus {
                 db.clone(),
                 url.to_string(),
                 bus.tx.downgrade(),
-                ready_within,
+                connect_timeout,
             )
             .await;
             bus.remote = Some(std::sync::Arc::new(transport));
@@ -73,6 +74,12 @@ impl EventBus {
     /// True when events cross processes (PostgreSQL).
     pub fn is_shared(&self) -> bool {
         self.remote.is_some()
+    }
+
+    /// True when this process hears every event: always in-process; on PostgreSQL while the
+    /// listening connection is up and has caught up after its last loss (`/readyz`).
+    pub fn is_listening(&self) -> bool {
+        self.remote.as_ref().is_none_or(|r| r.is_listening())
     }
 
     /// Publishes an event; having no subscriber is fine.

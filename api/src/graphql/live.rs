@@ -1,8 +1,11 @@
 //! `newImages(filter)`: images as they appear, with the same filter as `images`.
 //!
 //! Images are committed by workers, which announce their progress on the job-event bus
-//! after every box; each event (and, for workers in other processes, a periodic tick) makes
-//! the subscription read the matching rows it has not sent yet, in row order.
+//! after every box (on PostgreSQL the bus carries it from worker processes to this one);
+//! each event, and a periodic tick in case one is lost, makes the subscription read the
+//! matching rows it has not sent yet. Rows are read in id order, but on PostgreSQL two
+//! workers' inserts can commit out of id order, so a read looks again at recent ids
+//! ([`Handled`]): an image committed late is sent late, never skipped.
 
 use super::AppState;
 use super::error::ApiError;
@@ -14,12 +17,61 @@ use jobs::store::entities::image;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
-use std::collections::VecDeque;
-use std::time::Duration;
+use std::collections::{BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
-/// How often a subscription looks for images written by other processes.
+/// How often a subscription looks for new images without being woken by an event.
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// How long after a read saw an image id, lower ids still being committed are looked for:
+/// an insert whose statement takes less than this (minus [`POLL_EVERY`]) is never skipped.
+pub const SETTLE: Duration = Duration::from_secs(30);
+
+/// Rows read per query.
+const PAGE: u64 = 100;
+
+/// Which image rows a subscription has handled: every id up to `floor`, and the ids above it
+/// in `sent`. `floor` passes an id only [`SETTLE`] after a read saw a higher one (an id is
+/// taken from the sequence before the row commits, so a row with a lower id still invisible
+/// then took its id earlier and commits within its statement's time).
+#[derive(Debug)]
+struct Handled {
+    floor: i64,
+    sent: BTreeSet<i64>,
+    /// (when, highest id handled then) of each read, oldest first.
+    reads: VecDeque<(Instant, i64)>,
+}
+
+impl Handled {
+    /// Nothing above `floor` handled yet.
+    fn new(floor: i64) -> Self {
+        Self {
+            floor,
+            sent: BTreeSet::new(),
+            reads: VecDeque::new(),
+        }
+    }
+
+    /// True (and recorded) when row `id` is to be sent: not handled before.
+    fn take(&mut self, id: i64) -> bool {
+        id > self.floor && self.sent.insert(id)
+    }
+
+    /// Records a read that ended at `now`, and forgets what no longer needs remembering.
+    fn read_at(&mut self, now: Instant) {
+        let top = self.sent.last().copied().unwrap_or(self.floor);
+        self.reads.push_back((now, top));
+        while let Some(&(at, top)) = self.reads.front() {
+            if now.duration_since(at) < SETTLE {
+                break;
+            }
+            self.floor = self.floor.max(top);
+            self.reads.pop_front();
+        }
+        self.sent = self.sent.split_off(&(self.floor + 1));
+    }
+}
 
 /// The subscription fields of this module.
 #[derive(Default)]
@@ -28,7 +80,7 @@ pub struct LiveSubscription;
 struct Follow {
     db: DatabaseConnection,
     select: Select<image::Entity>,
-    last_id: i64,
+    handled: Handled,
     events: broadcast::Receiver<jobs::events::JobEvent>,
     tick: tokio::time::Interval,
     ready: VecDeque<Image>,
@@ -48,24 +100,37 @@ impl Follow {
                 }
                 _ = self.tick.tick() => {}
             }
+            if let Err(e) = self.read().await {
+                tracing::warn!("newImages: reading new images failed: {e}");
+            }
+        }
+    }
+
+    /// Queues the matching rows not handled yet, in id order.
+    async fn read(&mut self) -> Result<(), sea_orm::DbErr> {
+        let mut after = self.handled.floor;
+        loop {
             let rows = self
                 .select
                 .clone()
-                .filter(image::Column::Id.gt(self.last_id))
+                .filter(image::Column::Id.gt(after))
                 .order_by_asc(image::Column::Id)
-                .limit(100)
+                .limit(PAGE)
                 .all(&self.db)
-                .await;
-            match rows {
-                Ok(rows) => {
-                    for r in rows {
-                        self.last_id = r.id;
-                        self.ready.push_back(Image::from(r));
-                    }
+                .await?;
+            let full = rows.len() as u64 == PAGE;
+            for r in rows {
+                after = r.id;
+                if self.handled.take(r.id) {
+                    self.ready.push_back(Image::from(r));
                 }
-                Err(e) => tracing::warn!("newImages: reading new images failed: {e}"),
+            }
+            if !full {
+                break;
             }
         }
+        self.handled.read_at(Instant::now());
+        Ok(())
     }
 }
 
@@ -93,11 +158,38 @@ impl LiveSubscription {
         let follow = Follow {
             db: st.db.clone(),
             select,
-            last_id: last_id.unwrap_or(0),
+            handled: Handled::new(last_id.unwrap_or(0)),
             events,
             tick,
             ready: VecDeque::new(),
         };
         Ok(futures::stream::unfold(follow, Follow::next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_committed_after_a_higher_id_is_sent_once() {
+        let t0 = Instant::now();
+        let mut h = Handled::new(10);
+        assert!(!h.take(9), "committed before the subscription");
+        // A read sees 12 while 11 is still being committed.
+        assert!(h.take(12));
+        h.read_at(t0);
+        // The next reads see 11 (late) and 12 (again).
+        assert!(h.take(11));
+        assert!(!h.take(12));
+        h.read_at(t0 + POLL_EVERY);
+        assert!(!h.take(11));
+        assert_eq!(h.floor, 10, "nothing is forgotten before SETTLE");
+        // Long after, the floor has passed them and only their ids are forgotten.
+        h.read_at(t0 + SETTLE + POLL_EVERY);
+        assert_eq!(h.floor, 12);
+        assert!(h.sent.is_empty());
+        assert!(!h.take(12));
+        assert!(h.take(13));
     }
 }

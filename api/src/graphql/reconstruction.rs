@@ -1,7 +1,7 @@
 //! User reconstructions over GraphQL: `submitReconstruction`, `cancelReconstruction`,
 //! `reconstructionJob`, `reconstructionJobs` and the `ReconstructionJob` type. A user sees
 //! only their own jobs (another user's job is `NOT_FOUND`, never a leak); an admin sees all,
-//! may filter by owner and sees `owner`.
+//! may filter by owner and sees `owner` and `worker`.
 
 use super::accounts::{User, authn};
 use super::cursor::KeysetCursor;
@@ -50,6 +50,8 @@ pub struct ReconstructionJob {
     row_id: i64,
     #[graphql(skip)]
     owner_id: Option<i64>,
+    #[graphql(skip)]
+    worker_process: Option<String>,
     /// Global id.
     pub id: ID,
     /// Status.
@@ -92,6 +94,7 @@ impl From<reconstruction_job::Model> for ReconstructionJob {
         Self {
             row_id: m.id,
             owner_id: m.owner_id,
+            worker_process: m.worker,
             id: ID(job_global_id(m.public_id)),
             status,
             stage: m.stage,
@@ -165,6 +168,16 @@ impl ReconstructionJob {
             .await
             .map_err(ApiError::from)?
             .map(User::from))
+    }
+
+    /// The worker process running it, or that ran it last, as `host:pid` (admins only; null
+    /// for everyone else, and before a worker took it). With several worker processes on
+    /// PostgreSQL this says which one did the work.
+    async fn worker(&self, ctx: &Context<'_>) -> Option<String> {
+        if !authn(ctx).caller().is_ok_and(Caller::is_admin) {
+            return None;
+        }
+        self.worker_process.clone()
     }
 }
 

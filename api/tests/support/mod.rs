@@ -323,16 +323,94 @@ where
 
 /// POSTs one GraphQL request to `base` and returns the JSON answer.
 async fn post_graphql(base: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
+    graphql_as(base, None, query, variables).await
+}
+
+/// POSTs one GraphQL request to `base` with the bearer `token` (if any) and returns the JSON
+/// answer.
+pub async fn graphql_as(base: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut req = reqwest::Client::new()
         .post(format!("{base}/graphql"))
         .timeout(TIMEOUT)
-        .json(&serde_json::json!({ "query": query, "variables": variables }))
-        .send()
+        .json(&serde_json::json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send()
         .await
         .expect("POST /graphql")
         .json()
         .await
         .expect("a JSON answer")
+}
+
+/// A token of a new ordinary user `username` registered on the API at `base`.
+pub async fn user_token(base: &str, username: &str) -> String {
+    let r = post_graphql(
+        base,
+        "mutation($i: RegisterInput!) { register(input: $i) { token } }",
+        serde_json::json!({ "i": {
+            "username": username,
+            "email": format!("{username}@example.org"),
+            "password": "a-user-password-123",
+        } }),
+    )
+    .await;
+    r["data"]["register"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("register: {r}"))
+        .to_string()
+}
+
+/// Repeats `probe` every 100 ms until it holds, failing after [`TIMEOUT`].
+pub async fn until<F, Fut>(what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let r = tokio::time::timeout(TIMEOUT, async {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            if probe().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(r.is_ok(), "{what} did not happen in time");
+}
+
+/// A `graphql-transport-ws` connection to `/ws` of the API at `base`, acknowledged; with
+/// `token` it is authenticated as that user.
+pub async fn ws_connect(
+    base: &str,
+    token: Option<&str>,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}/ws", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let payload = match token {
+        Some(t) => serde_json::json!({ "authorization": format!("Bearer {t}") }),
+        None => serde_json::json!({}),
+    };
+    ws.send(Message::Text(
+        serde_json::json!({ "type": "connection_init", "payload": payload })
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    next_frame(&mut ws, |v| v["type"] == "connection_ack").await;
+    ws
 }
 
 /// A token of an operator account on the API at `base`: registers a user through GraphQL,

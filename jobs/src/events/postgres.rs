@@ -5,9 +5,13 @@
 //!   far below PostgreSQL's 8000-byte limit); the row is the truth, so a receiving process
 //!   re-reads the job row and publishes what it finds to its in-process subscribers.
 //! - Each process listens on one dedicated connection (sqlx `PgListener`, outside the pool).
-//!   When that connection is lost, the process reconnects with backoff and then re-reads
-//!   every job changed since shortly before the loss and publishes its current state, so no
-//!   subscriber misses a terminal status that happened while it was deaf.
+//!   When that connection is lost, the process reconnects with a short backoff (at most
+//!   [`MAX_BACKOFF`] between tries, so it hears again within about a second of the database
+//!   coming back) and then re-reads every job changed since shortly before the loss and
+//!   publishes its current state, so no subscriber misses a terminal status that happened
+//!   while it was deaf. Progress steps made while it was deaf are not heard (the row holds
+//!   only the latest), which is why the deaf time must stay short and `/readyz` reports it
+//!   ([`EventBus::is_listening`](super::EventBus::is_listening)).
 //! - A process ignores its own notifications (its subscribers already had the event), and a
 //!   re-read that finds the state last published for that job publishes nothing, so
 //!   subscribers see each state once.
@@ -15,13 +19,14 @@
 use super::JobEvent;
 use crate::kinds::JobStatus;
 use crate::store::entities::reconstruction_job;
-use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     Statement,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -41,8 +46,9 @@ pub const RESYNC_MARGIN: Duration = Duration::from_secs(30);
 /// database is unreachable; receivers resynchronise when they reconnect).
 const SEND_BUFFER: usize = 10_000;
 
-/// Longest wait between reconnection attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest wait between reconnection attempts of the listening connection: every second
+/// of it is a second in which other processes' progress is not heard.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// The NOTIFY payload: ids only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,17 +78,19 @@ pub(super) struct PgTransport {
     origin: String,
     to_send: mpsc::Sender<String>,
     seen: Arc<Mutex<HashMap<Uuid, Seen>>>,
+    listening: Arc<AtomicBool>,
     _stop: oneshot::Sender<()>,
 }
 
 impl PgTransport {
     /// Starts the sender and the listener; returns once the listener is listening (or
-    /// `ready_within` passed: it keeps trying in the background).
+    /// `connect_timeout` passed: it keeps trying in the background). One attempt to open the
+    /// listening connection gives up after `connect_timeout`.
     pub(super) async fn start(
         db: DatabaseConnection,
         url: String,
         local: broadcast::WeakSender<JobEvent>,
-        ready_within: Duration,
+        connect_timeout: Duration,
     ) -> Self {
         let origin = format!("{}:{}", crate::worker::identity(), ulid::Ulid::generate());
         let (to_send, mut rx) = mpsc::channel::<String>(SEND_BUFFER);
@@ -100,6 +108,7 @@ impl PgTransport {
             }
         });
         let seen: Arc<Mutex<HashMap<Uuid, Seen>>> = Arc::default();
+        let listening: Arc<AtomicBool> = Arc::default();
         let (stop, stopped) = oneshot::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let listener = Listener {
@@ -108,17 +117,28 @@ impl PgTransport {
             origin: origin.clone(),
             local,
             seen: seen.clone(),
+            listening: listening.clone(),
+            connect_timeout,
         };
         tokio::spawn(listener.run(stopped, ready_tx));
-        if tokio::time::timeout(ready_within, ready_rx).await.is_err() {
+        if tokio::time::timeout(connect_timeout, ready_rx)
+            .await
+            .is_err()
+        {
             tracing::warn!("not yet listening for job events of other processes; still trying");
         }
         Self {
             origin,
             to_send,
             seen,
+            listening,
             _stop: stop,
         }
+    }
+
+    /// True while the listening connection is up and has caught up after its last loss.
+    pub(super) fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::SeqCst)
     }
 
     /// Sends `event` to the other processes (in the background, in publish order).
@@ -173,6 +193,8 @@ struct Listener {
     origin: String,
     local: broadcast::WeakSender<JobEvent>,
     seen: Arc<Mutex<HashMap<Uuid, Seen>>>,
+    listening: Arc<AtomicBool>,
+    connect_timeout: Duration,
 }
 
 impl Listener {
@@ -183,7 +205,7 @@ impl Listener {
         loop {
             let connected = tokio::select! {
                 _ = &mut stopped => return,
-                l = listen(&self.url) => l,
+                l = listen(&self.url, self.connect_timeout) => l,
             };
             let mut listener = match connected {
                 Ok(l) => l,
@@ -197,18 +219,29 @@ impl Listener {
                     continue;
                 }
             };
-            backoff = Duration::from_millis(100);
-            if let Some(r) = ready.take() {
-                let _ = r.send(());
-            }
-            if let Some(since) = lost_at.take() {
+            if let Some(since) = lost_at {
+                // Notifications arriving meanwhile wait in the listener's buffer.
                 tracing::info!(
                     "listening for job events again; re-reading jobs changed since {since}"
                 );
                 if let Err(e) = self.resync(since).await {
-                    tracing::warn!("cannot re-read jobs after reconnecting: {e}");
-                    lost_at = Some(since);
+                    tracing::warn!(
+                        "cannot re-read jobs after reconnecting (retrying in {backoff:?}): {e}"
+                    );
+                    drop(listener);
+                    tokio::select! {
+                        _ = &mut stopped => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
                 }
+                lost_at = None;
+            }
+            backoff = Duration::from_millis(100);
+            self.listening.store(true, Ordering::SeqCst);
+            if let Some(r) = ready.take() {
+                let _ = r.send(());
             }
             loop {
                 let next = tokio::select! {
@@ -218,6 +251,7 @@ impl Listener {
                 match next {
                     Ok(Some(n)) => self.on_notice(n.payload()).await,
                     Ok(None) | Err(_) => {
+                        self.listening.store(false, Ordering::SeqCst);
                         let at = chrono::Utc::now()
                             - chrono::Duration::from_std(RESYNC_MARGIN).unwrap_or_default();
                         lost_at = Some(lost_at.map_or(at, |l| l.min(at)));
@@ -282,8 +316,23 @@ impl Listener {
     }
 }
 
-async fn listen(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
-    let mut l = PgListener::connect(url).await?;
+/// Opens the listening connection; gives up after `within`.
+///
+/// The one-connection pool is built here rather than by `PgListener::connect`, whose pool
+/// waits up to 30 s for a connection, retrying a refused connect with a backoff that grows to
+/// 6 s: after a PostgreSQL restart the listener then stayed deaf for up to 6 s after the
+/// database was back (10 s after the loss in the `pg_outage` test), while the pools of the
+/// API and the workers had recovered, and every progress step of a job run in that time was
+/// lost. With `within` as the acquire timeout the retries inside one attempt are at most
+/// `within / 5` apart, and between attempts at most [`MAX_BACKOFF`].
+async fn listen(url: &str, within: Duration) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(within)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy(url)?;
+    let mut l = PgListener::connect_with(&pool).await?;
     l.eager_reconnect(false);
     l.listen(CHANNEL).await?;
     Ok(l)

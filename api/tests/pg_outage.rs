@@ -1,9 +1,11 @@
 //! A PostgreSQL outage with real processes, on a PostgreSQL server of the test's own (stopped
 //! and started by the test, so nothing else on the machine is disturbed): while it is down,
-//! GraphQL requests fail fast with `UNAVAILABLE` and `/readyz` says which check failed; when it
-//! is back, the API process and the worker process recover by themselves (no restart): queries
-//! answer again, the worker takes a newly queued preview, and a `jobStatus` subscription opened
-//! before the outage sees it end SUCCEEDED. Then SIGTERM drains the worker: its running job
+//! GraphQL requests fail fast with `UNAVAILABLE` and `/readyz` says which checks failed (the
+//! database, and the API's listening for other processes' job events); when it is back, the API
+//! process and the worker process recover by themselves (no restart): both are ready again,
+//! the worker takes a newly queued preview, and a `jobStatus` subscription on a WebSocket
+//! opened before the outage sees the progress of the next one cross from the worker process,
+//! then SUCCEEDED. Then SIGTERM drains the worker: its running job
 //! finishes and the process exits cleanly.
 
 mod support;
@@ -14,7 +16,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use support::private_pg::PrivatePg;
-use support::{Proc, TIMEOUT, sample};
+use support::{Proc, TIMEOUT, sample, until};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -31,25 +33,6 @@ async fn graphql(base: &str) -> serde_json::Value {
         .json()
         .await
         .expect("a JSON answer")
-}
-
-/// Repeats `probe` until it holds, failing after the timeout.
-async fn until<F, Fut>(what: &str, mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let r = tokio::time::timeout(TIMEOUT, async {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tick.tick().await;
-            if probe().await {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(r.is_ok(), "{what} did not happen in time");
 }
 
 fn ingest(env: &[(String, String)], flare_file: &str, aux: &str) {
@@ -124,6 +107,10 @@ async fn a_postgres_outage_fails_fast_and_every_process_recovers_by_itself() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert!(failed.contains(&"database"), "{body}");
+    assert!(
+        failed.contains(&"events"),
+        "not hearing other processes: {body}"
+    );
     assert!(!failed.contains(&"storage"), "{body}");
     let ready = reqwest::get(format!("{}/readyz", worker.ops_base()))
         .await
@@ -134,6 +121,14 @@ async fn a_postgres_outage_fails_fast_and_every_process_recovers_by_itself() {
     server.up();
     until("the API answering again", || async {
         graphql(&base).await["data"]["flares"]["totalCount"] == 0
+    })
+    .await;
+    // Ready again includes listening for the worker's job events again (and having caught
+    // up): from then on a subscriber on the API hears every step of a job.
+    until("the API being ready again", || async {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
     })
     .await;
     until("the worker being ready again", || async {
