@@ -394,7 +394,15 @@ pub async fn images_csv(
     req: &Request,
     Query(params): Query<Params>,
 ) -> Response {
-    let select = match image_filter(params).and_then(|f| image_query(&f)) {
+    // Other users' reconstructions are left out; a bearer token adds the caller's own.
+    let authorization = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let scope = crate::auth::caller::authenticate(&state.db, &state.auth.keys, authorization)
+        .await
+        .image_scope();
+    let select = match image_filter(params).and_then(|f| image_query(&f, scope)) {
         Ok(x) => x,
         Err(e) => return error_response(e),
     };

@@ -627,3 +627,86 @@ async fn ten_users_submit_fifty_jobs_at_once() {
     assert_eq!(paths.len(), 50, "every image has its own file");
     app.stop().await;
 }
+
+/// A user's reconstruction is theirs: other users and anonymous callers do not see it in any
+/// listing, and looking it up answers NOT_FOUND (or null for `node`); its owner and admins see it.
+#[tokio::test]
+async fn another_users_images_are_not_listed_and_not_found() {
+    let app = spawn_app_with(&[]).await;
+    ingest_m12(&app).await;
+    let alice = register(&app, "alice").await;
+    let bob = register(&app, "bob").await;
+    let admin = crate::client::admin_token(&app, "root").await;
+    let v = gql(
+        &app,
+        Some(&alice),
+        SUBMIT,
+        json!({ "i": m12_input(&["BP"], 0, 65) }),
+    )
+    .await;
+    let job = v["data"]["submitReconstruction"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let rows = reconstruction_job::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let done = tokio::time::timeout(
+        crate::support::TIMEOUT * 2,
+        api::archive::wait_for_jobs(&app.state, &[rows[0].id]),
+    )
+    .await
+    .expect("the job ends in time")
+    .unwrap();
+    assert_eq!(done[0].status, "SUCCEEDED", "{job}");
+    let img = image::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let gid = api::graphql::global_id::encode(
+        api::graphql::global_id::NodeKind::Image,
+        &img.public_id.to_string(),
+    );
+    let listing = "query($id: ID!) { images(first: 10, filter: {kind: USER}) { totalCount } scienceFile(uid: 2211116471) { images(first: 10) { totalCount } } node(id: $id) { id } }";
+    let lookup = "query($id: ID!) { image(id: $id) { id } }";
+    for (who, token, visible) in [
+        ("alice", Some(alice.as_str()), true),
+        ("admin", Some(admin.as_str()), true),
+        ("bob", Some(bob.as_str()), false),
+        ("anonymous", None, false),
+    ] {
+        let n = usize::from(visible);
+        let v = gql(&app, token, listing, json!({ "id": gid })).await;
+        assert_eq!(v["data"]["images"]["totalCount"], n, "{who}: {v}");
+        assert_eq!(
+            v["data"]["scienceFile"]["images"]["totalCount"], n,
+            "{who}: {v}"
+        );
+        assert_eq!(v["data"]["node"].is_null(), !visible, "{who}: {v}");
+        let v = gql(&app, token, lookup, json!({ "id": gid })).await;
+        if visible {
+            assert_eq!(v["data"]["image"]["id"], gid.as_str(), "{who}: {v}");
+        } else {
+            assert_eq!(code(&v).as_deref(), Some("NOT_FOUND"), "{who}: {v}");
+        }
+        let v = gql(
+            &app,
+            token,
+            "mutation($id: ID!) { createAnimation(input: {imageIds: [$id]}) { id } }",
+            json!({ "id": gid }),
+        )
+        .await;
+        assert_eq!(code(&v).is_none(), visible, "{who}: {v}");
+        // The CSV export follows the same rule (a bearer token adds the caller's own).
+        let mut req =
+            reqwest::Client::new().get(format!("{}/export/images.csv?kind=USER", app.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let csv = req.send().await.unwrap().text().await.unwrap();
+        assert_eq!(csv.lines().count(), 1 + n, "{who}: {csv}");
+    }
+    app.stop().await;
+}

@@ -58,6 +58,47 @@ impl Caller {
     }
 }
 
+/// Which images a caller may see. Previews are public; a user's reconstruction is its
+/// owner's (and the admins'): listings leave other users' images out and lookups answer
+/// `NOT_FOUND`. (Download and script URLs embed the image's random id and work for whoever
+/// holds the link.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageScope {
+    /// Previews only (no or an invalid token).
+    Previews,
+    /// Previews and this user's own images.
+    PreviewsAndOwn(i64),
+    /// Everything (admins, and links that carry an image's id).
+    All,
+}
+
+impl ImageScope {
+    /// Whether an image row is visible in this scope.
+    pub fn allows(self, m: &jobs::store::entities::image::Model) -> bool {
+        let preview = m.kind == jobs::kinds::ImageKind::Preview.as_str();
+        match self {
+            ImageScope::Previews => preview,
+            ImageScope::PreviewsAndOwn(user) => preview || m.owner_id == Some(user),
+            ImageScope::All => true,
+        }
+    }
+
+    /// The same as a query condition (`None`: no restriction).
+    pub fn condition(self) -> Option<sea_orm::Condition> {
+        use jobs::store::entities::image;
+        let preview = image::Column::Kind.eq(jobs::kinds::ImageKind::Preview.as_str());
+        match self {
+            ImageScope::Previews => Some(sea_orm::Condition::all().add(preview)),
+            ImageScope::PreviewsAndOwn(user) => Some(
+                sea_orm::Condition::any()
+                    .add(preview)
+                    .add(image::Column::OwnerId.eq(user)),
+            ),
+            ImageScope::All => None,
+        }
+    }
+}
+
 /// What the credentials of a request amount to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Authn {
@@ -80,6 +121,15 @@ impl Authn {
             Authn::Invalid => Err(ApiError::Unauthenticated(
                 "the token is invalid, expired or revoked".into(),
             )),
+        }
+    }
+
+    /// The images this caller may see (never an error: without a valid token, previews).
+    pub fn image_scope(&self) -> ImageScope {
+        match self {
+            Authn::User(c) if c.is_admin() => ImageScope::All,
+            Authn::User(c) => ImageScope::PreviewsAndOwn(c.user_id),
+            Authn::Anonymous | Authn::Invalid => ImageScope::Previews,
         }
     }
 

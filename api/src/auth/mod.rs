@@ -9,4 +9,4 @@ pub mod password;
 pub mod rate_limit;
 pub mod token;
 
-pub use caller::{Authn, Caller, Role};
+pub use caller::{Authn, Caller, ImageScope, Role};

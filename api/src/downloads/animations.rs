@@ -43,10 +43,11 @@ pub async fn overlay_script(
     base: Uuid,
     contours: &[Uuid],
     levels: &[f64],
+    scope: crate::auth::ImageScope,
 ) -> Result<String, ApiError> {
     check_levels(levels)?;
-    let base_row = image_rows(state, &[base]).await?.remove(0);
-    let rows = image_rows(state, contours).await?;
+    let base_row = image_rows(state, &[base], scope).await?.remove(0);
+    let rows = image_rows(state, contours, scope).await?;
     let mut frames = Vec::with_capacity(rows.len());
     for r in &rows {
         frames.push(frame(state, cache, r).await?);
@@ -87,7 +88,8 @@ async fn animation_rows(
                 .collect()
         })
         .unwrap_or_default();
-    let rows = image_rows(state, &ids).await?;
+    // The animation's images were checked when it was made; its link carries its random id.
+    let rows = image_rows(state, &ids, crate::auth::ImageScope::All).await?;
     Ok(Some((a, rows)))
 }
 
@@ -267,7 +269,16 @@ pub async fn overlay(
     let Ok(levels) = levels else {
         return bad_request("levels: comma-separated numbers".into());
     };
-    let text = match overlay_script(&state, &cache, base, &contours, &levels).await {
+    let text = match overlay_script(
+        &state,
+        &cache,
+        base,
+        &contours,
+        &levels,
+        crate::auth::ImageScope::All,
+    )
+    .await
+    {
         Ok(t) => t.into_bytes(),
         Err(ApiError::NotFound(_)) => return not_found(),
         Err(ApiError::BadUserInput(m)) => return bad_request(m),

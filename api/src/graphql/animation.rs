@@ -67,12 +67,20 @@ fn image_uuid(id: &ID) -> Result<Uuid, ApiError> {
         .ok_or_else(|| ApiError::BadUserInput(format!("{} is not an image id", id.as_str())))
 }
 
-/// The image rows of `ids`, in the order of `ids`; NOT_FOUND names a missing one.
-pub async fn image_rows(state: &AppState, ids: &[Uuid]) -> Result<Vec<image::Model>, ApiError> {
-    let rows = image::Entity::find()
+/// The image rows of `ids`, in the order of `ids`; NOT_FOUND names one that is missing or
+/// that `scope` may not see.
+pub async fn image_rows(
+    state: &AppState,
+    ids: &[Uuid],
+    scope: crate::auth::ImageScope,
+) -> Result<Vec<image::Model>, ApiError> {
+    let rows: Vec<image::Model> = image::Entity::find()
         .filter(image::Column::PublicId.is_in(ids.to_vec()))
         .all(&state.db)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|m| scope.allows(m))
+        .collect();
     ids.iter()
         .map(|u| {
             rows.iter()
@@ -149,7 +157,8 @@ impl AnimationMutation {
                 ids.push(u);
             }
         }
-        let mut rows = image_rows(state, &ids).await?;
+        let scope = super::accounts::authn(ctx).image_scope();
+        let mut rows = image_rows(state, &ids, scope).await?;
         sort_frames(&mut rows);
         let ordered: Vec<Uuid> = rows.iter().map(|r| r.public_id).collect();
         let public_id = Uuid::new_v4();
@@ -203,9 +212,11 @@ impl AnimationMutation {
             .map(image_uuid)
             .collect::<Result<_, _>>()?;
         let cache = crate::downloads::ImageFileCache::default();
-        let script =
-            crate::downloads::animations::overlay_script(state, &cache, base, &contours, &levels)
-                .await?;
+        let scope = super::accounts::authn(ctx).image_scope();
+        let script = crate::downloads::animations::overlay_script(
+            state, &cache, base, &contours, &levels, scope,
+        )
+        .await?;
         Ok(Overlay {
             python_script_url: state.links.overlay_python(&base, &contours, &levels),
             python_script: script,

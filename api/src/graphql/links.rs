@@ -160,7 +160,8 @@ impl ScienceFile {
             before,
         };
         let here = Condition::all().add(image::Column::ScienceFileId.eq(self.row_id));
-        Ok(image_page(&st.db, filter, Some(here), order_by, &args).await?)
+        let scope = super::accounts::authn(ctx).image_scope();
+        Ok(image_page(&st.db, scope, filter, Some(here), order_by, &args).await?)
     }
 
     /// Counts per time bin in each band, summed over detectors and pixels, with count rates
@@ -298,6 +299,7 @@ impl Flare {
             before,
         };
         let here = Condition::all().add(image::Column::FlareId.eq(self.row_id));
-        Ok(image_page(&st.db, filter, Some(here), order_by, &args).await?)
+        let scope = super::accounts::authn(ctx).image_scope();
+        Ok(image_page(&st.db, scope, filter, Some(here), order_by, &args).await?)
     }
 }

@@ -143,7 +143,8 @@ impl LiveSubscription {
         filter: Option<ImageFilter>,
     ) -> async_graphql::Result<impl Stream<Item = Image> + use<>> {
         let st = ctx.data::<AppState>()?;
-        let select = image_query(&filter.unwrap_or_default())?;
+        let scope = super::accounts::authn(ctx).image_scope();
+        let select = image_query(&filter.unwrap_or_default(), scope)?;
         let events = st.events.subscribe();
         let last_id: Option<i64> = image::Entity::find()
             .select_only()

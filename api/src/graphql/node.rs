@@ -2,10 +2,12 @@
 //! `scienceFile(uid, version)` (`flare(flareId)` is on the connections' root).
 
 use super::AppState;
+use super::accounts::authn;
 use super::error::ApiError;
 use super::global_id::{NodeKind, decode};
 use super::scalars::BigInt;
 use super::types::{Flare, Image, ScienceFile};
+use crate::auth::ImageScope;
 use async_graphql::{Context, ID, Interface, Object};
 use jobs::store::entities::{flare, image, science_file};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -24,7 +26,12 @@ pub enum Node {
     ScienceFile(ScienceFile),
 }
 
-async fn image_by_uuid(db: &DatabaseConnection, key: &str) -> Result<Option<Image>, ApiError> {
+/// The image with this public id, if `scope` may see it (another user's image is "none").
+async fn image_by_uuid(
+    db: &DatabaseConnection,
+    key: &str,
+    scope: ImageScope,
+) -> Result<Option<Image>, ApiError> {
     let Ok(uuid) = uuid::Uuid::parse_str(key) else {
         return Ok(None);
     };
@@ -32,6 +39,7 @@ async fn image_by_uuid(db: &DatabaseConnection, key: &str) -> Result<Option<Imag
         .filter(image::Column::PublicId.eq(uuid))
         .one(db)
         .await?
+        .filter(|m| scope.allows(m))
         .map(Image::from))
 }
 
@@ -77,11 +85,15 @@ async fn science_file_by_key(
 }
 
 /// Resolves a global id; `Ok(None)` when it is well-formed but nothing has it.
-pub async fn resolve(db: &DatabaseConnection, id: &str) -> Result<Option<Node>, ApiError> {
+pub async fn resolve(
+    db: &DatabaseConnection,
+    id: &str,
+    scope: ImageScope,
+) -> Result<Option<Node>, ApiError> {
     let (kind, key) =
         decode(id).ok_or_else(|| ApiError::BadUserInput(format!("'{id}' is not a global id")))?;
     Ok(match kind {
-        NodeKind::Image => image_by_uuid(db, &key).await?.map(Node::Image),
+        NodeKind::Image => image_by_uuid(db, &key, scope).await?.map(Node::Image),
         NodeKind::Flare => flare_by_id(db, &key).await?.map(Node::Flare),
         NodeKind::ScienceFile => science_file_by_key(db, &key).await?.map(Node::ScienceFile),
         _ => None,
@@ -97,14 +109,15 @@ impl LookupQuery {
     /// Any object by its global id (null when nothing has that id).
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let st = ctx.data::<AppState>()?;
-        Ok(resolve(&st.db, &id).await?)
+        Ok(resolve(&st.db, &id, authn(ctx).image_scope()).await?)
     }
 
     /// One image by its global id (a bare image UUID is accepted too).
     async fn image(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Image> {
         let st = ctx.data::<AppState>()?;
+        let scope = authn(ctx).image_scope();
         let found = match decode(&id) {
-            Some((NodeKind::Image, key)) => image_by_uuid(&st.db, &key).await?,
+            Some((NodeKind::Image, key)) => image_by_uuid(&st.db, &key, scope).await?,
             Some(_) => {
                 return Err(ApiError::BadUserInput(format!(
                     "'{}' is the id of another type, not an image",
@@ -112,7 +125,7 @@ impl LookupQuery {
                 ))
                 .into());
             }
-            None if uuid::Uuid::parse_str(&id).is_ok() => image_by_uuid(&st.db, &id).await?,
+            None if uuid::Uuid::parse_str(&id).is_ok() => image_by_uuid(&st.db, &id, scope).await?,
             None => {
                 return Err(ApiError::BadUserInput(format!(
                     "'{}' is not an image id",

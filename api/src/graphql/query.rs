@@ -456,8 +456,11 @@ pub fn flare_query(filter: &FlareFilter, order: FlareOrder) -> Result<FlareQuery
     })
 }
 
-/// The images matching `filter` (resolving flare and request ids to rows).
-pub fn image_query(filter: &ImageFilter) -> Result<Select<image::Entity>, ApiError> {
+/// The images matching `filter` that `scope` may see (resolving flare and request ids to rows).
+pub fn image_query(
+    filter: &ImageFilter,
+    scope: crate::auth::ImageScope,
+) -> Result<Select<image::Entity>, ApiError> {
     let f = filter;
     // Every column but the selection-policy inputs (≈1 kB of JSON per row that no field
     // shows): reading and parsing them was a large share of a table page's time.
@@ -507,6 +510,9 @@ pub fn image_query(filter: &ImageFilter) -> Result<Select<image::Entity>, ApiErr
     if let Some(g) = f.min_quality {
         q = q.filter(image::Column::QualityGrade.is_in(g.at_least().iter().copied()));
     }
+    if let Some(c) = scope.condition() {
+        q = q.filter(c);
+    }
     match f.current {
         Some(true) => q = q.filter(image::Column::SupersededById.is_null()),
         Some(false) => q = q.filter(image::Column::SupersededById.is_not_null()),
@@ -526,15 +532,16 @@ pub fn image_order(order: ImageOrder) -> KeysetOrder {
     }
 }
 
-/// One page of images matching `filter` and `extra`.
+/// One page of the images matching `filter` and `extra` that `scope` may see.
 pub async fn image_page(
     db: &DatabaseConnection,
+    scope: crate::auth::ImageScope,
     filter: Option<ImageFilter>,
     extra: Option<Condition>,
     order: Option<ImageOrder>,
     args: &PageArgs,
 ) -> Result<Page<Image>, ApiError> {
-    let mut q = image_query(&filter.unwrap_or_default())?;
+    let mut q = image_query(&filter.unwrap_or_default(), scope)?;
     if let Some(c) = extra {
         q = q.filter(c);
     }
@@ -675,7 +682,8 @@ impl QueryRoot {
             last,
             before,
         };
-        Ok(image_page(&st.db, filter, None, order_by, &args).await?)
+        let scope = super::accounts::authn(ctx).image_scope();
+        Ok(image_page(&st.db, scope, filter, None, order_by, &args).await?)
     }
 }
 
