@@ -1,11 +1,13 @@
 //! Animated GIF of quick-look PNGs: frames in the order given (the caller sorts them by
 //! time), each with a label band at the top (time, band, algorithm), one global 256-colour
 //! palette (a 6×7×6 colour cube plus four greys, so quantising is a few arithmetic operations
-//! per pixel and a 300-frame GIF takes well under the 3 s budget), infinite loop.
+//! per pixel), infinite loop. Frames are decoded, labelled, quantised and LZW-compressed in
+//! parallel; only the writing is sequential.
 
 use super::raster::Canvas;
 use super::text::TextRenderer;
 use super::{OutputError, write_atomically};
+use rayon::prelude::*;
 use std::path::Path;
 
 /// Height of the label band above each frame, pixels.
@@ -97,7 +99,7 @@ pub fn write_animated_gif(
         return Err(invalid(format!("fps must be in (0, 100], got {fps}")));
     }
     let images: Vec<(usize, usize, Vec<u8>)> = frames
-        .iter()
+        .par_iter()
         .map(|f| read_png(f.png))
         .collect::<Result<_, _>>()
         .map_err(&invalid)?;
@@ -111,17 +113,12 @@ pub fn write_animated_gif(
     let text = TextRenderer::new().map_err(&invalid)?;
     let delay_cs = (100.0 / fps).round().clamp(2.0, 65535.0) as u16;
     let pal = palette();
-    write_atomically(path, |tmp| {
-        let io = |source| OutputError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let gif_err = |e: gif::EncodingError| invalid(format!("GIF encoder: {e}"));
-        let file = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(io)?);
-        let mut enc =
-            gif::Encoder::new(file, width as u16, height as u16, &pal).map_err(gif_err)?;
-        enc.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
-        for (frame, (w, h, rgb)) in frames.iter().zip(&images) {
+    // Compose, label, quantise and LZW-compress every frame in parallel; only the writing
+    // is sequential.
+    let encoded: Vec<gif::Frame<'static>> = frames
+        .par_iter()
+        .zip(images.par_iter())
+        .map(|(frame, (w, h, rgb))| {
             let mut canvas = Canvas::new(width, height, [0, 0, 0]);
             let (x0, y0) = (
                 (width - w) / 2,
@@ -146,7 +143,22 @@ pub fn write_animated_gif(
                 ..gif::Frame::default()
             };
             f.buffer = std::borrow::Cow::Owned(indices);
-            enc.write_frame(&f).map_err(gif_err)?;
+            f.make_lzw_pre_encoded();
+            f
+        })
+        .collect();
+    write_atomically(path, |tmp| {
+        let io = |source| OutputError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let gif_err = |e: gif::EncodingError| invalid(format!("GIF encoder: {e}"));
+        let file = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(io)?);
+        let mut enc =
+            gif::Encoder::new(file, width as u16, height as u16, &pal).map_err(gif_err)?;
+        enc.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+        for f in &encoded {
+            enc.write_lzw_pre_encoded_frame(f).map_err(gif_err)?;
         }
         let mut out = enc.into_inner().map_err(gif_err)?;
         std::io::Write::flush(&mut out).map_err(io)?;
