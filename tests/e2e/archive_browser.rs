@@ -1,11 +1,15 @@
 //! The archive's pages in a real browser: Debian's headless Chromium, driven by playwright-core from
 //! `tests/browser/` (`archive.mjs`), against the real server holding the demo sample. With its
 //! previews made: the flare list shows the sample's flares (each row a real link, filters in
-//! the URL, keyboard navigation); three images selected (one by keyboard) make a three-frame
-//! GIF; a drag on the M1.2 light curve lists exactly the current images of that window; dark
-//! mode; the M1.2 page's time to interactive (reported, with its requests and bytes). Without
-//! previews: a signed-out user sees no form and cannot submit; a user registers, signs in,
-//! submits a CLEAN reconstruction, watches it reach SUCCEEDED over `jobStatus` and sees the
+//! the URL, keyboard navigation, each thumbnail the best-graded 4–10 keV image by the API's
+//! grades); three images selected (one by keyboard) make a three-frame GIF; a drag on the M1.2
+//! light curve lists exactly the current images of that window; the quality column shows the
+//! API's grade and reasons of every image, and "Hide POOR images" lists exactly the API's
+//! `minQuality: FAIR` images; dark mode; the M1.2 page's time to interactive (reported, with
+//! its requests and bytes). With previews made under `preview-v1`, which images the sample's
+//! background-dominated boxes too: POOR images show POOR and "Hide POOR images" hides them.
+//! Without previews: a signed-out user sees no form and cannot submit; a user registers, signs
+//! in, submits a CLEAN reconstruction, watches it reach SUCCEEDED over `jobStatus` and sees the
 //! new image; an API validation error shows next to its field; an administrator sees every
 //! job with its owner. Every scenario also fails on a control without a label, a request to
 //! another host, a page error, or a GraphQL answer the schema rejected. Screenshots of every
@@ -14,14 +18,15 @@
 use crate::support::{TIMEOUT, TestApp, spawn_app};
 use api::archive::{ingest_and_queue, wait_for_jobs};
 use api::cli::ingest::DEMO_FILES;
+use jobs::pipeline::{PipelineSettings, SelectionPolicy};
 use std::path::PathBuf;
 
-/// Ingests the demo sample; with `wait`, also waits (on job events) for its previews.
-async fn ingest_demo_sample(app: &TestApp, wait: bool) {
+/// Ingests the demo sample, its previews made with `settings`; with `wait`, also waits (on
+/// job events) for them.
+async fn ingest_demo_sample(app: &TestApp, settings: &PipelineSettings, wait: bool) {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/stix"));
     let paths: Vec<PathBuf> = DEMO_FILES.iter().map(|f| dir.join(f)).collect();
-    let settings = jobs::pipeline::PipelineSettings::default();
-    let (report, jobs) = ingest_and_queue(&app.state, &settings, &paths, |_, _, _| {})
+    let (report, jobs) = ingest_and_queue(&app.state, settings, &paths, |_, _, _| {})
         .await
         .expect("the sample ingests");
     assert_eq!(report.rejected, 0, "{:?}", report.outcomes);
@@ -85,22 +90,45 @@ async fn run_in_chromium(app: &TestApp, scenarios: &[&str], env: &[(&str, &str)]
 }
 
 /// The archive's pages on the demo sample with its previews: the flare list, the animation
-/// of three selected images, the window dragged on the M1.2 light curve, dark mode, and the
-/// M1.2 page's time to interactive.
+/// of three selected images, the window dragged on the M1.2 light curve, image quality, dark
+/// mode, and the M1.2 page's time to interactive.
 #[tokio::test]
 async fn archive_pages_in_chromium() {
     let app = spawn_app().await;
-    ingest_demo_sample(&app, true).await;
+    ingest_demo_sample(&app, &PipelineSettings::default(), true).await;
     run_in_chromium(
         &app,
         &[
             "flare_list",
             "animation",
             "drag_window",
+            "image_quality",
             "dark_mode",
             "time_to_interactive",
         ],
         &[],
+    )
+    .await;
+    app.stop().await;
+}
+
+/// Image quality in the browser when some previews are graded POOR: under `preview-v1` (a box
+/// needs total counts, the Data Center's rule) the background-dominated boxes of the sample are
+/// imaged too and graded down. The quality column shows every grade of the API; "Hide POOR
+/// images" hides at least one image and lists exactly the API's `minQuality: FAIR` images;
+/// each flare's thumbnail is its best-graded 4–10 keV image.
+#[tokio::test]
+async fn image_quality_in_chromium() {
+    let app = spawn_app().await;
+    let settings = PipelineSettings {
+        selection_policy: SelectionPolicy::PreviewV1,
+        ..PipelineSettings::default()
+    };
+    ingest_demo_sample(&app, &settings, true).await;
+    run_in_chromium(
+        &app,
+        &["flare_list", "image_quality"],
+        &[("EXPECT_POOR", "yes")],
     )
     .await;
     app.stop().await;
@@ -113,7 +141,7 @@ async fn archive_pages_in_chromium() {
 #[tokio::test]
 async fn reconstruction_in_chromium() {
     let app = spawn_app().await;
-    ingest_demo_sample(&app, false).await;
+    ingest_demo_sample(&app, &PipelineSettings::default(), false).await;
     let password = "root password 123";
     api::auth::accounts::create(
         &app.state.db,

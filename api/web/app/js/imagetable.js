@@ -1,6 +1,8 @@
 // The image table of the flare and science-file pages: up to 100 rows a page with checkboxes,
 // the columns of the Data Center's archive table, per-image PNG/FITS/Python/IDL links and the
-// full provenance, and the actions on a selection (FITS zip, animation, overlay).
+// full provenance, and the actions on a selection (FITS zip, animation, overlay). The quality
+// column shows each image's grade; its reasons open from the grade (a <details>, so the
+// keyboard reaches them) and the provenance adds the figures the grade was decided on.
 import { h, render, utc, num, hpc, seconds, band, errorBox, ALGORITHM_LABEL } from './dom.js';
 import { gql } from './gql.js';
 
@@ -11,7 +13,8 @@ export const PAGE = 100;
 export const IMAGE_FIELDS = `id kind algorithm energyLowKev energyHighKev timeStart timeEnd createdAt
   fitsUrl pngUrl pythonScriptUrl idlScriptUrl
   scienceFile { requestUid }
-  supersededBy { id }`;
+  supersededBy { id }
+  quality { grade reasons }`;
 
 /**
  * The provenance of one image, asked for when its <details> is first opened (it is most of an
@@ -25,6 +28,14 @@ const PROVENANCE = `query Provenance($id: ID!) {
     scienceFile { requestUid version fileName }
     backgroundFile { requestUid version fileName }
     supersededBy { id createdAt }
+    quality {
+      grade reasons
+      figures {
+        totalCounts backgroundCounts netCounts snr peakCenterDistanceArcsec peakEdgeDistanceArcsec
+        fovHalfWidthArcsec peakSpreadArcsec cleanResidualFraction memConverged memChi2Reduced
+        fwdfitChi2Reduced fwdfitFluxUncertainty
+      }
+    }
   }
 }`;
 
@@ -34,6 +45,48 @@ const ANIMATION = `mutation Animate($input: CreateAnimationInput!) {
 const OVERLAY = `mutation Overlay($input: CreateOverlayInput!) {
   createOverlay(input: $input) { pythonScriptUrl }
 }`;
+
+/** What a grade means when it has no reasons (the schema's description of GOOD). */
+const NO_REASONS = 'No figure outside its bounds.';
+
+/**
+ * The quality cell of an image: '–' when it was made before grading; the grade, with its
+ * reasons as the title and, when there are any, in a <details> opened from the grade (by
+ * mouse or keyboard).
+ */
+function qualityCell(q) {
+  if (!q) return h('td', { class: 'quality' }, h('span', { title: 'Not graded: made before image grading existed' }, '–'));
+  const why = q.reasons.length ? q.reasons.join('\n') : NO_REASONS;
+  const grade = h('span', { class: `grade grade-${q.grade}`, title: why }, q.grade);
+  const n = q.reasons.length;
+  return h('td', { class: 'quality', dataset: { grade: q.grade } }, n === 0 ? grade
+    : h('details', { class: 'why' },
+      h('summary', { 'aria-label': `${q.grade}, ${n} reason${n === 1 ? '' : 's'}` }, grade),
+      h('ul', {}, q.reasons.map((r) => h('li', {}, r)))));
+}
+
+/** The quality rows of the provenance list: grade, reasons and the figures behind them. */
+function qualityRows(q, row) {
+  if (!q) return row('Quality', 'not graded (made before image grading existed)');
+  const f = q.figures;
+  const algorithmFigures = [
+    f.peakSpreadArcsec != null && `peak spread ${num(f.peakSpreadArcsec, 1)}″`,
+    f.cleanResidualFraction != null && `CLEAN residual/max ${num(f.cleanResidualFraction, 3)}`,
+    f.memConverged != null && `MEM ${f.memConverged ? 'converged' : 'not converged'}`,
+    f.memChi2Reduced != null && `MEM χ²/ν ${num(f.memChi2Reduced, 2)}`,
+    f.fwdfitChi2Reduced != null && `VIS_FWDFIT χ²ᵣ ${num(f.fwdfitChi2Reduced, 2)}`,
+    f.fwdfitFluxUncertainty != null && `VIS_FWDFIT flux uncertainty ${num(100 * f.fwdfitFluxUncertainty, 1)} %`,
+  ].filter(Boolean);
+  return [
+    row('Quality', h('span', { class: `grade grade-${q.grade}` }, q.grade)),
+    row('Quality reasons', q.reasons.length ? h('ul', { class: 'reasons' }, q.reasons.map((r) => h('li', {}, r))) : NO_REASONS),
+    row('Quality figures', [
+      `net counts ${num(f.netCounts)} (${num(f.totalCounts)} total − ${num(f.backgroundCounts, 1)} background), `,
+      `SNR ${num(f.snr, 1)}, peak ${num(f.peakCenterDistanceArcsec, 1)}″ from the centre and `,
+      `${num(f.peakEdgeDistanceArcsec, 1)}″ from the edge (half-width ${num(f.fovHalfWidthArcsec, 1)}″)`,
+      algorithmFigures.length ? `; ${algorithmFigures.join(', ')}` : ''].join('')),
+  ];
+}
 
 /** The provenance of `img`: a closed <details> whose list is drawn when it is first opened. */
 function provenance(img) {
@@ -72,6 +125,7 @@ function provenanceList(img, row) {
     row('Calibration', img.calibrationVersion),
     row('Software', img.softwareVersion),
     row('FITS SHA-256', h('code', {}, img.fitsSha256)),
+    qualityRows(img.quality, row),
     row('Superseded by', img.supersededBy
       ? h('span', {}, h('code', {}, img.supersededBy.id), ` (made ${utc(img.supersededBy.createdAt)}); this image stays downloadable`)
       : 'nothing (current)'));
@@ -172,9 +226,7 @@ export function imageTable(holder, load, { caption = 'Images' } = {}) {
         h('td', {}, band(img.energyLowKev, img.energyHighKev)),
         h('td', {}, img.scienceFile ? h('a', { href: `/science-file/${img.scienceFile.requestUid}` }, String(img.scienceFile.requestUid)) : '–'),
         h('td', {}, ALGORITHM_LABEL[img.algorithm] || img.algorithm),
-        // The API has no image quality yet (issue 11): IMAGE_FIELDS does not ask for it, so
-        // the column shows '–' until it does.
-        h('td', {}, img.quality?.grade || '–'),
+        qualityCell(img.quality),
         h('td', { class: 'links' },
           h('a', { href: img.pngUrl, target: '_blank' }, 'PNG'),
           h('a', { href: img.fitsUrl, download: '' }, 'FITS'),

@@ -1,7 +1,9 @@
 // One flare: its facts, the light curve of its science file in the preview bands with the
 // image boxes drawn, a drag on the curve (or typed times) choosing a time window that filters
 // the image table (the Data Center's "IMG" behaviour), and the image table with its actions.
-// The window is kept in the query string (?from=…&to=…). The flare (with its light curve)
+// A checkbox hides POOR images (the API's `minQuality: FAIR`, which also leaves out ungraded
+// ones). The window and the checkbox are kept in the query string
+// (?from=…&to=…&minQuality=FAIR), so a link reproduces the view. The flare (with its light curve)
 // and the image table are fetched in parallel, so the page is interactive after one round.
 import { h, render, utc, num, hpc, hms, errorBox, title } from '../dom.js';
 import { gql } from '../gql.js';
@@ -27,9 +29,9 @@ const FLARE = `query Flare($flareId: BigInt!, $bands: [EnergyBandInput!]!) {
   }
 }`;
 
-const IMAGES = `query FlareImages($flareId: BigInt!, $first: Int, $after: String, $time: TimeWindow) {
+const IMAGES = `query FlareImages($flareId: BigInt!, $first: Int, $after: String, $time: TimeWindow, $minQuality: QualityGrade) {
   flare(flareId: $flareId) {
-    images(first: $first, after: $after, filter: { time: $time, current: true }, orderBy: { field: TIME_START, direction: ASC }) {
+    images(first: $first, after: $after, filter: { time: $time, current: true, minQuality: $minQuality }, orderBy: { field: TIME_START, direction: ASC }) {
       totalCount pageInfo { hasNextPage endCursor }
       nodes { ${IMAGE_FIELDS} }
     }
@@ -42,17 +44,20 @@ export default async function flarePage(main, flareId) {
   title(`Flare ${flareId}`);
   const params = new URLSearchParams(location.search);
   const win = { from: params.get('from') || null, to: params.get('to') || null };
+  const hidePoor = h('input', { type: 'checkbox', id: 'hide-poor', 'aria-describedby': 'hide-poor-note', checked: params.get('minQuality') === 'FAIR' });
   const heading = h('h1', {}, `Flare ${flareId}`);
   const factsBox = h('div', {}, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
   const plotBox = h('div', { class: 'plot', id: 'lightcurve', role: 'img', 'aria-label': 'Light curve with the image boxes shaded; drag to choose a time window' });
   const from = h('input', { type: 'datetime-local', step: 1, id: 'window-from', value: localInput(win.from) });
   const to = h('input', { type: 'datetime-local', step: 1, id: 'window-to', value: localInput(win.to) });
   const windowLabel = h('span', { id: 'window-label', 'aria-live': 'polite' });
-  const windowForm = h('form', { class: 'filters', id: 'window-form', 'aria-label': 'Time window of the image table' },
+  const windowForm = h('form', { class: 'filters', id: 'window-form', 'aria-label': 'Which images the table shows' },
     h('label', {}, 'Window start (UTC)', from),
     h('label', {}, 'Window end (UTC)', to),
     h('button', { type: 'submit' }, 'Show images of this window'),
     h('button', { type: 'button', class: 'secondary', id: 'window-clear' }, 'All images'),
+    h('label', { class: 'inline' }, hidePoor, 'Hide POOR images'),
+    h('span', { class: 'muted', id: 'hide-poor-note' }, '(ungraded ones too)'),
     windowLabel);
   const tableBox = h('section', { 'aria-labelledby': 'images-h' });
   render(main, heading, factsBox,
@@ -63,15 +68,21 @@ export default async function flarePage(main, flareId) {
 
   const table = imageTable(tableBox, async (after) => {
     const time = win.from && win.to ? { from: win.from, to: win.to } : null;
-    return (await gql(IMAGES, { flareId, first: PAGE, after, time })).flare.images;
+    const minQuality = hidePoor.checked ? 'FAIR' : null;
+    return (await gql(IMAGES, { flareId, first: PAGE, after, time, minQuality })).flare.images;
   }, { caption: `Images of flare ${flareId}, earliest first` });
 
   let plot = null;
+  const keepInUrl = () => {
+    const p = new URLSearchParams(location.search);
+    if (win.from && win.to) { p.set('from', win.from); p.set('to', win.to); } else { p.delete('from'); p.delete('to'); }
+    if (hidePoor.checked) p.set('minQuality', 'FAIR'); else p.delete('minQuality');
+    history.replaceState(null, '', `${location.pathname}${p.toString() ? `?${p}` : ''}`);
+  };
+  hidePoor.addEventListener('change', () => { keepInUrl(); table.reload(); });
   const setWindow = (a, b, fromPlot) => {
     win.from = a; win.to = b;
-    const p = new URLSearchParams(location.search);
-    if (a && b) { p.set('from', a); p.set('to', b); } else { p.delete('from'); p.delete('to'); }
-    history.replaceState(null, '', `${location.pathname}${p.toString() ? `?${p}` : ''}`);
+    keepInUrl();
     from.value = localInput(a); to.value = localInput(b);
     windowLabel.textContent = a && b ? `Window ${hms(a)}–${hms(b)} UTC` : 'All images';
     if (plot && !fromPlot) plot.setWindow(a, b);

@@ -20,17 +20,15 @@ const QUERY = `query Flares($first: Int, $after: String, $last: Int, $before: St
 }`;
 
 /**
- * The thumbnail candidates of one flare (asked for each flare shown, in parallel, after the
- * table is drawn): its current 4–10 keV previews whose interval holds the peak, and a few
- * others in case none does.
+ * The thumbnail candidates of one flare: all its current 4–10 keV previews (a flare has a
+ * few boxes times a few algorithms, well under a page), with their grades. One request per
+ * flare with images, sent in parallel after the table is drawn; the best is chosen here
+ * because the ranking (grade, algorithm, distance from the peak) is no server order.
  */
-const THUMBNAIL = `query Thumbnail($flareId: BigInt!, $peak: DateTime!) {
+const THUMBNAIL = `query Thumbnail($flareId: BigInt!) {
   flare(flareId: $flareId) {
-    peak: images(first: 12, filter: { energyKev: 7, kind: PREVIEW, current: true, time: { from: $peak, to: $peak } }) {
-      nodes { id algorithm timeStart timeEnd pngUrl }
-    }
-    any: images(first: 5, filter: { energyKev: 7, kind: PREVIEW, current: true }) {
-      nodes { id algorithm timeStart timeEnd pngUrl }
+    images(first: 100, filter: { energyKev: 7, kind: PREVIEW, current: true }) {
+      nodes { id algorithm timeStart timeEnd pngUrl quality { grade } }
     }
   }
 }`;
@@ -39,9 +37,8 @@ const GRADE_RANK = { GOOD: 0, FAIR: 1, POOR: 2 };
 const ALG_RANK = { CLEAN: 0, MEM: 1, EM: 2, FWDFIT: 3, BP: 4, BP_UNIFORM: 5 };
 
 /**
- * The image shown as the flare's thumbnail: best grade, then CLEAN first, then nearest the
- * peak. The API has no image quality yet (issue 11): until it does, `quality` is absent and
- * every image ranks the same on grade.
+ * The image shown as the flare's thumbnail: best grade (GOOD, FAIR, POOR, then ungraded),
+ * then CLEAN first, then the middle of its interval nearest the peak.
  */
 export function bestImage(images, peakTime) {
   const peak = new Date(peakTime).getTime();
@@ -161,13 +158,16 @@ export default async function flares(main) {
 
   const withImages = data.nodes.filter((f) => f.imageCount > 0);
   const thumbnail = async (f) => {
-    const r = (await gql(THUMBNAIL, { flareId: f.flareId, peak: f.peakTime })).flare;
-    const candidates = r.peak.nodes.length ? r.peak.nodes : r.any.nodes;
-    const best = candidates.length ? bestImage(candidates, f.peakTime) : null;
+    const candidates = (await gql(THUMBNAIL, { flareId: f.flareId })).flare.images.nodes;
+    const best = bestImage(candidates, f.peakTime);
     const cell = table.querySelector(`tr[data-flare-id="${f.flareId}"] .thumb-cell`);
     if (best && cell) {
       render(cell, h('a', { href: `/flare/${f.flareId}`, tabindex: -1, 'aria-hidden': 'true' },
-        h('img', { class: 'thumb', src: best.pngUrl, alt: '', width: 64, height: 64, title: `${best.algorithm}, ${utc(best.timeStart)}` })));
+        h('img', {
+          class: 'thumb', src: best.pngUrl, alt: '', width: 64, height: 64,
+          dataset: { imageId: best.id, grade: best.quality?.grade || '' },
+          title: `${best.quality?.grade || 'ungraded'}, ${best.algorithm}, ${utc(best.timeStart)}`,
+        })));
     }
   };
   const failed = (await Promise.allSettled(withImages.map(thumbnail))).find((r) => r.status === 'rejected');
