@@ -221,13 +221,13 @@ async fn two_worker_processes_name_the_jobs_they_ran_and_their_images_reach_new_
     let admin = support::admin_token(&base, &env).await;
     let alice = support::user_token(&base, "alice").await;
 
-    // Before any worker runs: a `newImages` subscriber on the API process (no token: the
-    // images are the public archive's).
+    // Before any worker runs: a `newImages` subscriber on the API process, signed in as
+    // alice: the previews are public and the reconstructions hers, so she sees every image.
     let db = jobs::store::connect(&pg.url, 2, std::time::Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(image::Entity::find().count(&db).await.unwrap(), 0);
-    let mut live = support::ws_connect(&base, None).await;
+    let mut live = support::ws_connect(&base, Some(&alice)).await;
     live.send(Message::Text(
         json!({
             "id": "images",
