@@ -69,8 +69,18 @@ async fn final_events(
     .expect("every job reaches a final state in time")
 }
 
-#[tokio::test]
-async fn panics_and_transient_faults_do_not_kill_the_pool() {
+/// A fresh database, queue and bus with a one-slot pool running [`Faulty`] (so jobs run one
+/// after another); stop it with the sender, then await the handle.
+struct Pool {
+    _dir: tempfile::TempDir,
+    db: sea_orm::DatabaseConnection,
+    queue: Queue,
+    events: EventBus,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn pool(stale_after: Duration) -> Pool {
     let dir = tempfile::tempdir().unwrap();
     let url = jobs::test_support::fresh_database_url(dir.path())
         .await
@@ -86,13 +96,38 @@ async fn panics_and_transient_faults_do_not_kill_the_pool() {
         queue: queue.clone(),
         events: events.clone(),
         runner: Arc::new(Faulty),
-        stale_after: Duration::from_secs(300),
+        stale_after,
     });
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    // One slot: the jobs run one after another, so "ok" runs after "panic" on the same pool.
-    let pool = tokio::spawn(run_pool(state, 1, Duration::from_secs(5), async move {
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(run_pool(state, 1, Duration::from_secs(5), async move {
         let _ = stop_rx.await;
     }));
+    Pool {
+        _dir: dir,
+        db,
+        queue,
+        events,
+        stop,
+        handle,
+    }
+}
+
+impl Pool {
+    async fn shut_down(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn panics_and_transient_faults_do_not_kill_the_pool() {
+    // One slot: the jobs run one after another, so "ok" runs after "panic" on the same pool.
+    let p = pool(Duration::from_secs(300)).await;
+    let (db, queue, events) = (p.db.clone(), p.queue.clone(), p.events.clone());
     let mut ids = HashMap::new();
     let results = final_events(&events, 4, async {
         for kind in ["panic", "bad", "flaky", "ok"] {
@@ -146,12 +181,7 @@ async fn panics_and_transient_faults_do_not_kill_the_pool() {
     );
     let ok = row("ok").await;
     assert_eq!(ok.status, "SUCCEEDED", "the pool survived the panic");
-    let _ = stop_tx.send(());
-    tokio::time::timeout(Duration::from_secs(30), pool)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    p.shut_down().await;
 }
 
 /// A live job that is busy for longer than `stale_after` without progress is not taken for an
@@ -159,27 +189,8 @@ async fn panics_and_transient_faults_do_not_kill_the_pool() {
 /// runs exactly once.
 #[tokio::test]
 async fn a_long_job_with_no_progress_is_not_requeued_while_alive() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = jobs::test_support::fresh_database_url(dir.path())
-        .await
-        .unwrap();
-    let db = jobs::store::connect(&url, 4, Duration::from_secs(10))
-        .await
-        .unwrap();
-    jobs::store::migrate(&db).await.unwrap();
-    let queue = Queue::setup(&db, 1).await.unwrap();
-    let events = EventBus::default();
-    let state = Arc::new(WorkerState {
-        db: db.clone(),
-        queue: queue.clone(),
-        events: events.clone(),
-        runner: Arc::new(Faulty),
-        stale_after: Duration::from_millis(600),
-    });
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let pool = tokio::spawn(run_pool(state, 1, Duration::from_secs(5), async move {
-        let _ = stop_rx.await;
-    }));
+    let p = pool(Duration::from_millis(600)).await;
+    let (db, queue, events) = (p.db.clone(), p.queue.clone(), p.events.clone());
     let mut rx = events.subscribe();
     let (job, _) = submit(
         &db,
@@ -225,10 +236,5 @@ async fn a_long_job_with_no_progress_is_not_requeued_while_alive() {
         !statuses[first_running..].contains(&jobs::kinds::JobStatus::Queued),
         "never requeued while running: {statuses:?}"
     );
-    let _ = stop_tx.send(());
-    tokio::time::timeout(Duration::from_secs(30), pool)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    p.shut_down().await;
 }

@@ -36,21 +36,7 @@ where
 async fn job_status_is_pushed_over_graphql_transport_ws() {
     let app = spawn_app().await;
     // jobStatus needs a token; an admin may follow any job.
-    let root = api::auth::accounts::create(
-        &app.state.db,
-        "root",
-        "root@example.org",
-        "root password 123".into(),
-        api::auth::Role::Admin,
-    )
-    .await
-    .unwrap();
-    let (admin, _) = app
-        .state
-        .auth
-        .keys
-        .issue(root.public_id, &root.role, root.token_version)
-        .unwrap();
+    let admin = crate::client::admin_token(&app, "root").await;
     let mut req = app.ws_url.clone().into_client_request().unwrap();
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
