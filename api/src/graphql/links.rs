@@ -152,7 +152,6 @@ impl ScienceFile {
         filter: Option<ImageFilter>,
         order_by: Option<ImageOrder>,
     ) -> async_graphql::Result<Page<Image>> {
-        let st = ctx.data::<AppState>()?;
         let args = PageArgs {
             first,
             after,
@@ -160,8 +159,7 @@ impl ScienceFile {
             before,
         };
         let here = Condition::all().add(image::Column::ScienceFileId.eq(self.row_id));
-        let scope = super::accounts::authn(ctx).image_scope();
-        Ok(image_page(&st.db, scope, filter, Some(here), order_by, &args).await?)
+        image_page(ctx, filter, Some(here), order_by, &args).await
     }
 
     /// Counts per time bin in each band, summed over detectors and pixels, with count rates
@@ -291,7 +289,6 @@ impl Flare {
         filter: Option<ImageFilter>,
         order_by: Option<ImageOrder>,
     ) -> async_graphql::Result<Page<Image>> {
-        let st = ctx.data::<AppState>()?;
         let args = PageArgs {
             first,
             after,
@@ -299,7 +296,6 @@ impl Flare {
             before,
         };
         let here = Condition::all().add(image::Column::FlareId.eq(self.row_id));
-        let scope = super::accounts::authn(ctx).image_scope();
-        Ok(image_page(&st.db, scope, filter, Some(here), order_by, &args).await?)
+        image_page(ctx, filter, Some(here), order_by, &args).await
     }
 }

@@ -532,24 +532,26 @@ pub fn image_order(order: ImageOrder) -> KeysetOrder {
     }
 }
 
-/// One page of the images matching `filter` and `extra` that `scope` may see.
+/// One page of the images matching `filter` and `extra` that the caller of `ctx` may see
+/// (every images connection goes through here).
 pub async fn image_page(
-    db: &DatabaseConnection,
-    scope: crate::auth::ImageScope,
+    ctx: &Context<'_>,
     filter: Option<ImageFilter>,
     extra: Option<Condition>,
     order: Option<ImageOrder>,
     args: &PageArgs,
-) -> Result<Page<Image>, ApiError> {
+) -> async_graphql::Result<Page<Image>> {
+    let db = &ctx.data::<AppState>()?.db;
+    let scope = super::accounts::authn(ctx).image_scope();
     let mut q = image_query(&filter.unwrap_or_default(), scope)?;
     if let Some(c) = extra {
         q = q.filter(c);
     }
     let order = image_order(order.unwrap_or_default());
-    paginate(db, q, &order, args, |m: &image::Model| {
+    Ok(paginate(db, q, &order, args, |m: &image::Model| {
         KeysetCursor::time(m.time_start, m.id)
     })
-    .await
+    .await?)
 }
 
 /// One page of flares matching `filter` and `extra`.
@@ -675,15 +677,13 @@ impl QueryRoot {
         filter: Option<ImageFilter>,
         order_by: Option<ImageOrder>,
     ) -> async_graphql::Result<Page<Image>> {
-        let st = ctx.data::<AppState>()?;
         let args = PageArgs {
             first,
             after,
             last,
             before,
         };
-        let scope = super::accounts::authn(ctx).image_scope();
-        Ok(image_page(&st.db, scope, filter, None, order_by, &args).await?)
+        image_page(ctx, filter, None, order_by, &args).await
     }
 }
 
