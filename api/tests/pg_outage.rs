@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use support::private_pg::PrivatePg;
 use support::{Proc, TIMEOUT, sample, until};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const QUERY: &str = "{ flares(first: 1) { totalCount } }";
 
@@ -70,22 +69,7 @@ async fn a_postgres_outage_fails_fast_and_every_process_recovers_by_itself() {
 
     // A WebSocket opened now lives through the outage (it subscribes afterwards, below).
     let token = support::admin_token(&base, &env).await;
-    let mut req = format!("{}/ws", base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
-    support::next_frame(&mut ws, |v| v["type"] == "connection_ack").await;
+    let mut ws = support::ws_connect(&base, Some(&token)).await;
 
     // Outage.
     server.down();

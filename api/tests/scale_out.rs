@@ -17,7 +17,6 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use serde_json::json;
 use support::{Proc, metric, sample, scrape};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[tokio::test]
 async fn job_status_from_a_worker_process_reaches_a_subscriber_on_the_api_process() {
@@ -61,22 +60,7 @@ async fn job_status_from_a_worker_process_reaches_a_subscriber_on_the_api_proces
 
     // Subscribe on the API process.
     let token = support::admin_token(&base, &env).await;
-    let mut req = format!("{}/ws", base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
-    support::next_frame(&mut ws, |v| v["type"] == "connection_ack").await;
+    let mut ws = support::ws_connect(&base, Some(&token)).await;
     ws.send(Message::Text(
         json!({
             "id": "1",
