@@ -57,6 +57,7 @@ fn inputs(algorithm: &str) -> ImageInputs {
         detectors: vec!["10a".into(), "10b".into(), "3c".into()],
         parameters: serde_json::json!({"algorithm": algorithm, "clean": {"niter": 200, "gain": 0.1, "beam_fwhm_arcsec": 20.0, "weighting": "natural"}, "note": "quote ' \" \\ '''"}),
         calibration_version: "stix-archive-cal-1: no ELUT".into(),
+        elut_file: None,
         software_version: "stix-archive 0.1.0".into(),
         policy_version: Some("preview-v1".into()),
     }
@@ -93,6 +94,77 @@ fn python_script_holds_every_input_and_compiles() {
         );
         let back: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(back, serde_json::to_value(&inp).unwrap());
+    }
+}
+
+/// The ELUT choice of the image reaches both scripts: the IDL passes `elut_corr`, and the
+/// Python script, run against the installed stixpy, switches stixpy's correction off for an
+/// uncorrected image and, for a corrected one, finds that stixpy picks the very table we used
+/// for the date (selected independently here, by `domain::calibration::elut::elut_for`).
+#[test]
+fn scripts_follow_the_images_elut_choice() {
+    use domain::calibration::elut::{ElutChoice, elut_for};
+    let date = chrono::DateTime::parse_from_rfc3339("2022-11-11T11:36:40Z")
+        .unwrap()
+        .to_utc();
+    let ElutChoice::Table(table) = elut_for(date) else {
+        panic!("the 2022 ELUT ships with the crate");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for elut in [None, Some(table.file.clone())] {
+        let mut inp = inputs("clean");
+        inp.elut_file = elut.clone();
+        let pro = idl_procedure(&inp).unwrap();
+        let flag = if elut.is_some() { 1 } else { 0 };
+        assert!(pro.contains(&format!("elut_corr = {flag}\n")), "{pro}");
+        assert_eq!(pro.matches("elut_corr=elut_corr").count(), 3);
+        assert!(pro.contains(elut.as_deref().unwrap_or("none")));
+
+        let path = dir.path().join("elut.py");
+        std::fs::write(&path, image_python(&inp).unwrap()).unwrap();
+        // Load the script's functions (not main), apply the choice, then ask stixpy's own
+        // correction for the factors of the 4-10 keV band (science channels 1-6).
+        let probe = r#"
+import json, sys
+import numpy as np
+from astropy.time import Time
+t = open(sys.argv[1]).read()
+ns = {"__name__": "probe"}
+exec(t, ns)
+used = ns["_follow_elut_choice"](Time(ns["INPUTS"]["time_range_utc"][0]))
+import stixpy.calibration.visibility as v
+from types import SimpleNamespace
+if hasattr(v, "get_elut_correction") and ns["INPUTS"]["elut_file"] is None:
+    hi, lo = v.get_elut_correction(np.arange(1, 7), SimpleNamespace())
+    ones = bool(np.all(hi == 1) and np.all(lo == 1))
+else:
+    ones = None
+print(json.dumps({"used": used, "ones": ones, "stixpy_table": ns["_stixpy_elut_file"](Time(ns["INPUTS"]["time_range_utc"][0]))}))
+"#;
+        let out = Command::new(python())
+            .arg("-c")
+            .arg(probe)
+            .arg(&path)
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            got["stixpy_table"].as_str(),
+            Some(table.file.as_str()),
+            "stixpy and the archive pick the same ELUT for the date: {got}"
+        );
+        match &elut {
+            None => {
+                assert_eq!(got["used"], "none", "{got}");
+                assert_eq!(got["ones"], true, "stixpy's correction switched off: {got}");
+            }
+            Some(file) => assert_eq!(got["used"].as_str(), Some(file.as_str()), "{got}"),
+        }
     }
 }
 

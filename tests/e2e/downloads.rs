@@ -45,7 +45,7 @@ pub(crate) async fn m12_previews(app: &TestApp) {
     }
 }
 
-const IMAGES: &str = "{ images(first: 100) { edges { node { id algorithm timeStart fitsSha256 fitsUrl pngUrl pythonScriptUrl idlScriptUrl } } } }";
+const IMAGES: &str = "{ images(first: 100) { edges { node { id algorithm timeStart fitsSha256 fitsUrl pngUrl pythonScriptUrl idlScriptUrl calibrationVersion } } } }";
 
 pub(crate) async fn images(app: &TestApp) -> Vec<Value> {
     let r = app.graphql(IMAGES, json!({})).await;
@@ -361,6 +361,13 @@ async fn scripts_reproduce_the_images() {
             continue;
         }
         assert_eq!(rep["method"], "reproduce");
+        // stixpy applied the ELUT edge correction the image was made with (on by default).
+        let cal = s(&img["calibrationVersion"]);
+        let elut = s(&rep["elut_file"]);
+        assert!(
+            elut != "none" && cal.contains(&format!("ELUT={elut}")),
+            "{alg}: stixpy used ELUT {elut}, the image says {cal}"
+        );
         let r = rep["pearson_r"].as_f64().unwrap();
         assert!(r >= 0.9, "{alg}: Pearson r = {r}");
         let (a, b) = (&rep["peak_ours"], &rep["peak_reproduced"]);

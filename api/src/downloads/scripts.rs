@@ -111,6 +111,7 @@ pub async fn image_inputs(
         detectors,
         parameters: params,
         calibration_version: row.calibration_version.clone(),
+        elut_file: keys.elut_file.clone(),
         software_version: row.software_version.clone(),
         policy_version: row.policy_version.clone(),
     }))

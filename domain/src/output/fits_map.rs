@@ -104,6 +104,9 @@ pub struct MapKeys {
     pub size_px: usize,
     /// `FLNM_AUX`: the aspect file (`none` when none was used).
     pub aux_file: String,
+    /// `ELUT`: the ELUT table applied to the edge groups; `None` when the key says `none` or
+    /// is absent (maps written before the correction existed).
+    pub elut_file: Option<String>,
 }
 
 /// Reads the [`MapKeys`] of the map at `path`.
@@ -128,7 +131,11 @@ pub fn read_map_keys(path: &Path) -> Result<MapKeys, OutputError> {
             .map(|s| s.trim_end_matches('&').trim().to_string())
             .map_err(err)
     };
+    let elut_file = text("ELUT")
+        .ok()
+        .filter(|name| !name.is_empty() && name != "none");
     Ok(MapKeys {
+        elut_file,
         date_beg: text("DATE-BEG")?,
         date_end: text("DATE-END")?,
         aux_file: text("FLNM_AUX")?,

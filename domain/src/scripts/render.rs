@@ -94,6 +94,9 @@ pub struct ImageInputs {
     pub parameters: serde_json::Value,
     /// Calibration recipe and version.
     pub calibration_version: String,
+    /// The ELUT table whose edge correction was applied (stix-imaging.md B), `None` when the
+    /// image was made without it. The scripts make the same choice.
+    pub elut_file: Option<String>,
     /// Software that made the image.
     pub software_version: String,
     /// Selection policy (preview images).
@@ -252,6 +255,14 @@ pub fn idl_procedure(inputs: &ImageInputs) -> Result<String, ScriptError> {
             ("AUX_URL", aux.map(|a| plain(&a.url)).unwrap_or_default()),
             ("FITS_URL", plain(&inputs.fits_url)),
             ("CAL_VERSION", plain(&inputs.calibration_version)),
+            (
+                "ELUT_NAME",
+                plain(inputs.elut_file.as_deref().unwrap_or("none")),
+            ),
+            (
+                "ELUT_CORR",
+                if inputs.elut_file.is_some() { "1" } else { "0" }.to_string(),
+            ),
             ("PARAMETERS", plain(&serde_json::to_string(p)?)),
             ("T0", plain(&inputs.time_range_utc[0])),
             ("T1", plain(&inputs.time_range_utc[1])),

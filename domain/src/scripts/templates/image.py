@@ -13,7 +13,8 @@ Usage:
   --method fits       download our FITS map and plot it with sunpy + matplotlib (the default)
   --method reproduce  download the signal, background and aspect L1/L2 files, rebuild the image
                       with stixpy + xrayvision (BP, CLEAN, MEM, EM) and draw it beside our FITS;
-                      prints the Pearson correlation and the peak pixels as JSON
+                      prints the Pearson correlation and the peak pixels as JSON. The ELUT
+                      edge correction follows the image (INPUTS["elut_file"]; null: off)
   --out DIR           where downloads and plots go (default: current directory)
 
 Needs: sunpy, matplotlib (fits); plus stixpy and xrayvision (`pip install stixpy xrayvisim`)
@@ -117,6 +118,50 @@ def _ephemeris_from(aux_path):
     transforms._get_ephemeris_data = ephemeris
 
 
+def _stixpy_elut_file(date):
+    """The ELUT table stixpy picks for date (its own index), or None when that cannot be told."""
+    try:
+        from pathlib import Path
+
+        import stixpy
+        from stixpy.io.readers import read_elut_index
+
+        index = Path(stixpy.__file__).parent / "config" / "data" / "elut" / "elut_index.csv"
+        rows = list(read_elut_index(index).at(date))
+        return Path(str(rows[0][-1])).name if len(rows) == 1 else None
+    except Exception:  # an older or newer stixpy layout: the check is advisory
+        return None
+
+
+def _follow_elut_choice(date):
+    """Makes stixpy's ELUT edge correction (stix-imaging.md B) follow the image's choice.
+
+    stixpy always corrects the first and last energy group of each pixel with the ELUT of the
+    date; the archive records per image whether it did (INPUTS["elut_file"], FITS key ELUT).
+    Returns the table stixpy applies, or "none".
+    """
+    import numpy as np
+
+    import stixpy.calibration.visibility as visibility
+
+    wanted = INPUTS.get("elut_file")
+    if not hasattr(visibility, "get_elut_correction"):
+        if wanted:
+            print(f"this stixpy has no ELUT correction; the image used {wanted}", file=sys.stderr)
+        return "none"
+    if not wanted:
+        def no_correction(e_ind, pixel_data):
+            ones = np.ones((32, 12))
+            return ones, ones
+
+        visibility.get_elut_correction = no_correction
+        return "none"
+    used = _stixpy_elut_file(date)
+    if used and used != wanted:
+        print(f"stixpy picks ELUT {used} for {date}, the image used {wanted}", file=sys.stderr)
+    return used or wanted
+
+
 def reproduce_array(out_dir):
     """Rebuilds the image with stixpy + xrayvision; returns (array, our map, fits path)."""
     import astropy.units as u
@@ -139,6 +184,7 @@ def reproduce_array(out_dir):
         _ephemeris_from(files["aspect"])
     fits_path, ours = our_map(out_dir)
 
+    elut_used = _follow_elut_choice(Time(INPUTS["time_range_utc"][0]))
     band = INPUTS["energy_range_kev"] * u.keV
     # The actual bins we used: stixpy keeps every bin touching the interval, so ask for a
     # range just inside the first and last bin edges.
@@ -200,7 +246,7 @@ def reproduce_array(out_dir):
     else:
         raise SystemExit(f"no Python peer for {alg}")
     img = np.asarray(getattr(getattr(img, "data", img), "value", getattr(img, "data", img)), dtype=float)
-    return img, ours, fits_path
+    return img, ours, fits_path, elut_used
 
 
 def method_reproduce(out_dir):
@@ -210,7 +256,7 @@ def method_reproduce(out_dir):
     import numpy as np
     import sunpy.map
 
-    img, ours, fits_path = reproduce_array(out_dir)
+    img, ours, fits_path, elut_used = reproduce_array(out_dir)
     a = np.asarray(ours.data, dtype=float)
     r = float(np.corrcoef(a.ravel(), img.ravel())[0, 1])
     peak_ours = [int(i) for i in np.unravel_index(np.nanargmax(a), a.shape)]
@@ -230,7 +276,8 @@ def method_reproduce(out_dir):
     fig.savefig(png, dpi=80)
     plt.close(fig)
     print(json.dumps({"method": "reproduce", "fits": fits_path, "reproduced_fits": out_fits, "png": png,
-                      "pearson_r": r, "peak_ours": peak_ours, "peak_reproduced": peak_repro}))
+                      "pearson_r": r, "peak_ours": peak_ours, "peak_reproduced": peak_repro,
+                      "elut_file": elut_used}))
     return png
 
 
