@@ -11,6 +11,7 @@ pub mod graphql;
 pub mod inbox;
 pub mod metrics;
 pub mod readiness;
+pub mod response_cache;
 pub mod routes;
 pub mod runner;
 pub mod settings;

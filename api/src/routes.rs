@@ -9,6 +9,7 @@
 use crate::auth::caller::authenticate;
 use crate::graphql::AppSchema;
 use crate::graphql::accounts::ClientAddr;
+use crate::response_cache::ResponseCache;
 use crate::state::AppState;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_poem::{GraphQLProtocol, GraphQLResponse};
@@ -27,6 +28,8 @@ pub struct HttpOptions {
     pub body_limit_bytes: usize,
     /// `STIX__SERVER__CORS_ORIGINS`: `*`, a comma-separated list, or none.
     pub cors_origins: Option<String>,
+    /// Anonymous answers kept between changes of the archive (off by default).
+    pub response_cache: ResponseCache,
 }
 
 /// The body limit, as request data.
@@ -81,14 +84,24 @@ fn client_addr(req: &poem::Request) -> ClientAddr {
     )
 }
 
+/// A JSON answer from bytes, saying whether the response cache served it (`x-stix-cache`).
+fn json_bytes(body: bytes::Bytes, cache: &'static str) -> poem::Response {
+    poem::Response::builder()
+        .content_type("application/json; charset=utf-8")
+        .header("x-stix-cache", cache)
+        .body(body)
+}
+
 #[handler]
 async fn graphql(
     schema: Data<&AppSchema>,
     state: Data<&AppState>,
     limit: Data<&BodyLimit>,
+    cache: Data<&ResponseCache>,
     req: &Request,
     body: Body,
 ) -> poem::Response {
+    let started = std::time::Instant::now();
     let limit = limit.0.0;
     let declared = req
         .headers()
@@ -109,6 +122,14 @@ async fn graphql(
             );
         }
     };
+    // Anonymous reads may be answered from the cache (see `response_cache`).
+    let anonymous = req.header(poem::http::header::AUTHORIZATION).is_none();
+    let cache = cache.0;
+    if anonymous && let Some(hit) = cache.get(&bytes) {
+        crate::metrics::record_graphql(&hit.operation, "query", "ok", started.elapsed());
+        return json_bytes(hit.body, "hit");
+    }
+    let epoch = cache.epoch();
     let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {
@@ -126,11 +147,25 @@ async fn graphql(
     )
     .await;
     let request = request.data(authn).data(client_addr(req));
-    let started = std::time::Instant::now();
     let (operation, kind) = crate::metrics::operation_of(&request);
     let resp = schema.execute(request).await;
+    if kind == "mutation" {
+        // What the mutation wrote is seen at once by every later read of this process.
+        cache.invalidate();
+    }
     let status = crate::metrics::status_of(&resp);
     crate::metrics::record_graphql(&operation, kind, &status, started.elapsed());
+    let keep = anonymous
+        && cache.is_enabled()
+        && kind == "query"
+        && resp.is_ok()
+        && resp.http_headers.is_empty()
+        && resp.cache_control.value().is_none();
+    if keep && let Ok(json) = serde_json::to_vec(&resp) {
+        let json = bytes::Bytes::from(json);
+        cache.put(bytes, epoch, json.clone(), operation.into());
+        return json_bytes(json, "miss");
+    }
     GraphQLResponse::from(resp).into_response()
 }
 
@@ -202,6 +237,7 @@ pub fn build(
         .data(schema)
         .data(state)
         .data(BodyLimit(options.body_limit_bytes))
+        .data(options.response_cache.clone())
         .with(crate::metrics::HttpMetrics);
     match cors(options.cors_origins.as_deref()) {
         Some(c) => app.with(c).with(Tracing).boxed(),

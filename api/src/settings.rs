@@ -136,6 +136,13 @@ pub struct GraphqlSettings {
     pub max_depth: usize,
     /// Maximum query complexity.
     pub max_complexity: usize,
+    /// Megabytes of anonymous query answers kept between archive changes
+    /// (`STIX__GRAPHQL__RESPONSE_CACHE_MB`; 0: no cache). See `response_cache`.
+    pub response_cache_mb: u64,
+    /// How often, in milliseconds, the archive's change counter is read, i.e. how long a
+    /// change made by another process (a separate `ingest`, a remote worker) may take to
+    /// reach the cached answers (`STIX__GRAPHQL__RESPONSE_CACHE_CHECK_MS`).
+    pub response_cache_check_ms: u64,
 }
 
 /// `[log]`: structured logs.
@@ -209,6 +216,8 @@ max_pixel_arcsec = 20.0
 [graphql]
 max_depth = 15
 max_complexity = 5000
+response_cache_mb = 64
+response_cache_check_ms = 100
 
 [log]
 format = "pretty"

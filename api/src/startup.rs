@@ -184,6 +184,8 @@ pub struct Application {
     inbox: Option<std::path::PathBuf>,
     preview: jobs::pipeline::PipelineSettings,
     http: routes::HttpOptions,
+    /// How often the response cache reads the archive's change counter.
+    cache_check: Duration,
 }
 
 impl Application {
@@ -235,7 +237,11 @@ impl Application {
             http: routes::HttpOptions {
                 body_limit_bytes: settings.server.body_limit_bytes,
                 cors_origins: settings.server.cors_origins.clone(),
+                response_cache: crate::response_cache::ResponseCache::new(
+                    settings.graphql.response_cache_mb,
+                ),
             },
+            cache_check: Duration::from_millis(settings.graphql.response_cache_check_ms),
         })
     }
 
@@ -281,6 +287,12 @@ impl Application {
                 stopped(rx.clone()),
             ));
         }
+        tokio::spawn(self.http.response_cache.clone().follow(
+            self.state.db.clone(),
+            self.state.events.clone(),
+            self.cache_check,
+            stopped(rx.clone()),
+        ));
         let app = routes::build(self.schema.clone(), self.state.clone(), &self.http);
         let http = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
             app,

@@ -12,6 +12,7 @@ mod m20261129_080000_add_accounts_and_user_jobs;
 mod m20261129_090000_create_animations;
 mod m20261129_120000_add_job_worker;
 mod m20261129_130000_add_image_quality;
+mod m20261130_000001_add_archive_generation;
 
 /// The ordered list of migrations, run at start-up by `stix-archive serve` and `migrate`.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_090000_create_animations::Migration),
             Box::new(m20261129_120000_add_job_worker::Migration),
             Box::new(m20261129_130000_add_image_quality::Migration),
+            Box::new(m20261130_000001_add_archive_generation::Migration),
         ]
     }
 }

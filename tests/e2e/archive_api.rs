@@ -552,3 +552,116 @@ fn fits_band_sums(path: &std::path::Path, bands: &[(f64, f64)]) -> Vec<Vec<f64>>
         })
         .collect()
 }
+
+/// One POST of `body` to `/graphql`, signed in with `token` if given: the `x-stix-cache`
+/// header (`hit`, `miss`, or absent when the cache was not consulted) and the JSON answer.
+async fn post_graphql(app: &TestApp, body: &Value, token: Option<&str>) -> (Option<String>, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .json(body)
+        .timeout(TIMEOUT);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.expect("POST /graphql");
+    let cache = r
+        .headers()
+        .get("x-stix-cache")
+        .map(|v| v.to_str().unwrap().to_string());
+    (cache, r.json().await.expect("a JSON response"))
+}
+
+fn flare_ids(v: &Value) -> Vec<i64> {
+    v["data"]["flares"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|e| e["node"]["flareId"].as_i64().unwrap())
+        .collect()
+}
+
+/// Anonymous answers come from the response cache until the archive changes: a row written
+/// behind the API's back (as a separate `ingest` process or a remote worker would) shows within
+/// the check interval, through the `archive_generation` triggers; a mutation invalidates at
+/// once; a signed-in caller is never served from the cache.
+#[tokio::test]
+async fn anonymous_answers_are_cached_until_the_archive_changes() {
+    let app = spawn_app().await;
+    let t0: DateTime<Utc> = "2022-11-11T12:00:00Z".parse().unwrap();
+    insert_flare(&app, 500, t0, Some(10.0)).await;
+    let q = json!({ "query": "{ flares(first: 50) { edges { node { flareId } } } }" });
+
+    // A miss, then hits with the same answer (the first check of the counter may come
+    // between two requests: wait for the hit).
+    let (first, answer) = post_graphql(&app, &q, None).await;
+    assert_eq!(first.as_deref(), Some("miss"), "{answer}");
+    assert_eq!(flare_ids(&answer), vec![500]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (cache, again) = post_graphql(&app, &q, None).await;
+        assert_eq!(again, answer, "an unchanged archive answers the same");
+        if cache.as_deref() == Some("hit") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never served from the cache"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Written behind the API's back: seen within the check interval (100 ms by default).
+    insert_flare(&app, 501, t0 + Duration::hours(1), Some(20.0)).await;
+    let written = std::time::Instant::now();
+    loop {
+        let (_, now) = post_graphql(&app, &q, None).await;
+        if flare_ids(&now).contains(&501) {
+            break;
+        }
+        assert!(
+            written.elapsed() < std::time::Duration::from_secs(3),
+            "a committed row never reached the cached answer: {now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "an out-of-process write was seen after {:?}",
+        written.elapsed()
+    );
+
+    // Cached again, then any mutation (here a failed sign-in) invalidates at once.
+    loop {
+        if post_graphql(&app, &q, None).await.0.as_deref() == Some("hit") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let login = json!({
+        "query": "mutation($i: LoginInput!) { login(input: $i) { token } }",
+        "variables": { "i": { "username": "nobody", "password": "wrong password" } }
+    });
+    let (cache, v) = post_graphql(&app, &login, None).await;
+    assert!(cache.is_none(), "a mutation is never cached: {v}");
+    assert!(v.get("errors").is_some(), "{v}");
+    let (cache, _) = post_graphql(&app, &q, None).await;
+    assert_eq!(
+        cache.as_deref(),
+        Some("miss"),
+        "a mutation invalidates at once"
+    );
+
+    // Signed in: computed for the caller, never from the cache; errors are never kept.
+    let token = crate::client::register(&app, "cachereader").await;
+    for _ in 0..2 {
+        let (cache, v) = post_graphql(&app, &q, Some(&token)).await;
+        assert!(cache.is_none(), "signed-in answers are not cached");
+        assert_eq!(flare_ids(&v), vec![501, 500]);
+    }
+    let bad = json!({ "query": "{ flares(first: 500) { edges { node { flareId } } } }" });
+    for _ in 0..2 {
+        let (cache, v) = post_graphql(&app, &bad, None).await;
+        assert!(v.get("errors").is_some(), "{v}");
+        assert!(cache.is_none(), "an answer with errors is not kept: {v}");
+    }
+    app.stop().await;
+}
