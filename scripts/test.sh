@@ -18,11 +18,11 @@ if ! "$venv/bin/python" -c "import sunpy.map, astropy, stixpy, xrayvision, matpl
 fi
 export STIX_PYTHON="$PWD/$venv/bin/python"
 
-# The GraphiQL browser test drives Debian's Chromium with playwright-core (pinned in
-# tests/browser/package-lock.json).
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-    command -v npm >/dev/null || { echo "scripts/test.sh: npm is needed for the GraphiQL browser test (apt-get install npm)" >&2; exit 1; }
-    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+# The browser tests drive Debian's Chromium with playwright-core and Debian's Firefox ESR with
+# puppeteer-core (both pinned in tests/browser/package-lock.json; no browser is downloaded).
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/puppeteer-core ]; then
+    command -v npm >/dev/null || { echo "scripts/test.sh: npm is needed for the browser tests (apt-get install npm)" >&2; exit 1; }
+    (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
 
 cargo test --workspace --no-fail-fast "$@"

@@ -1,9 +1,12 @@
-// The archive's pages in Debian's headless Chromium (playwright-core), against a running
-// stix-archive that holds the demo sample with its previews made. Every request to another
-// host is blocked and reported. Screenshots of each page go to OUT_DIR.
+// The archive's pages in a real browser, against a running stix-archive that holds the demo
+// sample with its previews made: Debian's headless Chromium (playwright-core), or with
+// BROWSER_ENGINE=firefox Debian's Firefox ESR (puppeteer-core over WebDriver BiDi, behind the
+// playwright-like adapter of firefox.mjs), the same scenarios in both. Every request to another
+// host is blocked and reported. Screenshots of each page go to OUT_DIR (prefixed `firefox-` in
+// Firefox).
 //
-// Usage: node archive.mjs BASE_URL OUT_DIR [SCENARIO…]
-// Prints one JSON line per scenario: {"scenario", "ok", "error"?, …details}.
+// Usage: [BROWSER_ENGINE=firefox] node archive.mjs BASE_URL OUT_DIR [SCENARIO…]
+// Prints one JSON line per scenario: {"scenario", "browser", "ok", "error"?, …details}.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,12 +52,17 @@ export function gifFrames(buf) {
   throw new Error('GIF without trailer');
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync'],
-});
+const engine = process.env.BROWSER_ENGINE || 'chromium';
+if (engine !== 'chromium' && engine !== 'firefox') throw new Error(`BROWSER_ENGINE ${engine}: chromium or firefox`);
+const browser = engine === 'firefox'
+  ? await (await import('./firefox.mjs')).launchFirefox()
+  : await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+const shotPrefix = engine === 'firefox' ? 'firefox-' : '';
 
 /** A fresh browser context (no cookies, no storage) with other hosts blocked. */
 async function newPage(offHost, pageErrors, options = {}) {
@@ -125,7 +133,7 @@ function thumbnailFault(chosen, images, peakTime) {
 }
 
 async function shot(page, name) {
-  await page.screenshot({ path: join(outDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(outDir, `${shotPrefix}${name}.png`), fullPage: true });
 }
 
 const scenarios = {
@@ -476,9 +484,8 @@ const scenarios = {
     return { message };
   },
 
-  /** Light and dark colours: the flare list in dark mode. */
+  /** Light and dark colours: the flare page in dark mode (its context prefers dark, below). */
   async dark_mode(page) {
-    await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${base}/flare/${M12}`);
     await ready(page);
     await page.waitForSelector('#images tbody tr');
@@ -529,26 +536,29 @@ const scenarios = {
   },
 };
 
+/** Context options of the scenarios that need some (in both browsers). */
+const contextOptions = { dark_mode: { colorScheme: 'dark' } };
+
 const names = only.length ? only : Object.keys(scenarios);
 let passed = 0;
 let failed = 0;
 for (const name of names) {
   const offHost = [];
   const pageErrors = [];
-  const page = await newPage(offHost, pageErrors);
+  const page = await newPage(offHost, pageErrors, contextOptions[name]);
   const started = Date.now();
   let line;
   try {
     const details = await scenarios[name](page);
     const ok = offHost.length === 0 && pageErrors.length === 0;
-    line = { scenario: name, ok, ms: Date.now() - started, offHost, pageErrors, ...details };
+    line = { scenario: name, browser: engine, ok, ms: Date.now() - started, offHost, pageErrors, ...details };
   } catch (e) {
     await shot(page, `${name}-failure`).catch(() => {});
-    line = { scenario: name, ok: false, ms: Date.now() - started, error: String(e), offHost, pageErrors };
+    line = { scenario: name, browser: engine, ok: false, ms: Date.now() - started, error: String(e), offHost, pageErrors };
   }
   if (line.ok) passed += 1; else failed += 1;
   console.log(JSON.stringify(line));
   await page.context().close();
 }
 await browser.close();
-console.log(`browser: ${passed} passed, ${failed} failed`);
+console.log(`${engine}: ${passed} passed, ${failed} failed`);
