@@ -122,7 +122,8 @@ impl BoxSpec {
 }
 
 /// Images one box with every algorithm of `spec` and stores each finished image as an
-/// `images` row (files under `data_dir`). Database faults are transient failures; a box or
+/// `images` row (files under `data_dir`). Database faults are transient failures (the files
+/// not yet recorded by a row are removed first, so a retry leaves none behind); a box or
 /// algorithm that cannot be imaged is reported in the outcome, not as an error.
 pub async fn image_box(
     db: &DatabaseConnection,
@@ -188,7 +189,8 @@ pub async fn image_box(
         message: e.to_string(),
     })?;
     let mut results = Vec::with_capacity(out.results.len());
-    for (alg, result) in out.results {
+    let mut pending = out.results.into_iter();
+    while let Some((alg, result)) = pending.next() {
         let p = match result {
             Ok(p) => p,
             Err(reason) => {
@@ -234,9 +236,24 @@ pub async fn image_box(
             quality: Set(serde_json::to_value(&p.quality).ok()),
             ..Default::default()
         };
-        let inserted = crate::store::insert_or_ignore(db, row, [image::Column::DedupKey])
-            .await
-            .map_err(transient)?;
+        let inserted =
+            match crate::store::insert_or_ignore(db, row, [image::Column::DedupKey]).await {
+                Ok(n) => n,
+                Err(e) => {
+                    // The job will be retried and write new files: these would belong to no row.
+                    for rel in [&p.fits_rel, &p.png_rel] {
+                        let _ = std::fs::remove_file(data_dir.join(rel));
+                    }
+                    for (_, rest) in pending {
+                        if let Ok(q) = rest {
+                            for rel in [&q.fits_rel, &q.png_rel] {
+                                let _ = std::fs::remove_file(data_dir.join(rel));
+                            }
+                        }
+                    }
+                    return Err(transient(e));
+                }
+            };
         if inserted == 0 {
             // Another worker stored this image first: its row points at its own files, so
             // ours belong to no row.
@@ -258,4 +275,52 @@ pub async fn image_box(
         results.push((alg, Ok(())));
     }
     Ok(BoxOutcome::Imaged(results))
+}
+
+/// Removes the files under `data_dir/rel_dir` that no `images` row names: what an attempt
+/// killed between writing its products and recording them left behind. Only for a directory
+/// that one job owns (a user job's `jobs/<id>/`), run by the worker holding that job.
+pub async fn sweep_unrecorded_products(
+    db: &DatabaseConnection,
+    data_dir: &Path,
+    rel_dir: &Path,
+) -> Result<usize, JobFailure> {
+    let dir = data_dir.join(rel_dir);
+    let names: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(transient(format!("cannot list {}: {e}", dir.display()))),
+    };
+    if names.is_empty() {
+        return Ok(0);
+    }
+    let rels: Vec<String> = names
+        .iter()
+        .map(|n| rel_dir.join(n).to_string_lossy().replace('\\', "/"))
+        .collect();
+    let recorded: std::collections::HashSet<String> = image::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(image::Column::FitsPath.is_in(rels.clone()))
+                .add(image::Column::PngPath.is_in(rels.clone())),
+        )
+        .all(db)
+        .await
+        .map_err(transient)?
+        .into_iter()
+        .flat_map(|row| [Some(row.fits_path), row.png_path])
+        .flatten()
+        .collect();
+    let mut removed = 0;
+    for (name, rel) in names.iter().zip(&rels) {
+        if !recorded.contains(rel) && std::fs::remove_file(dir.join(name)).is_ok() {
+            tracing::warn!(file = %rel, "removed a product no image row names (an interrupted attempt)");
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

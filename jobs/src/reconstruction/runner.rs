@@ -8,7 +8,7 @@ use super::ReconstructionRequest;
 use crate::cancel::{CancelFlags, watch_row};
 use crate::file_cache::FileCache;
 use crate::kinds::ImageKind;
-use crate::pipeline::boxes::{BoxOutcome, BoxOwner, BoxSpec, image_box};
+use crate::pipeline::boxes::{BoxOutcome, BoxOwner, BoxSpec, image_box, sweep_unrecorded_products};
 use crate::pipeline::inputs::{Loaded, aspect_files, blocking, flare_center};
 use crate::store::entities::{flare, flare_science_file, reconstruction_job, science_file};
 use crate::worker::{JobFailure, Progress};
@@ -172,6 +172,9 @@ impl ReconstructionRunner {
             cancel: Some(cancel.clone()),
         };
         progress.report("imaging", 0, n).await?;
+        // A previous attempt of this job (its worker killed, the database lost) may have left
+        // files that no row names; the job's directory is its own.
+        sweep_unrecorded_products(&self.db, &self.data_dir, &spec.rel_dir).await?;
         let outcome = image_box(&self.db, &self.data_dir, &spec).await?;
         match outcome {
             BoxOutcome::AlreadyStored => progress.report("done", n, n).await,
