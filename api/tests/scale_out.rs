@@ -189,16 +189,8 @@ async fn two_worker_processes_name_the_jobs_they_ran_and_their_images_reach_new_
     let base = api.http_base();
 
     // The M1.2 flare file with its background and aspect files: ingest queues its preview.
-    let files = [
-        sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"),
-        sample(
-            "l1/solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits",
-        ),
-        sample(
-            "l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits",
-        ),
-        sample("flare_reference_locations.csv"),
-    ];
+    let mut files = support::m12_files();
+    files.push(sample("flare_reference_locations.csv"));
     let mut args = vec!["ingest"];
     args.extend(files.iter().map(String::as_str));
     support::run_to_end(&args, &env);

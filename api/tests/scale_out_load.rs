@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::Proc;
 use support::private_pg::PrivatePg;
-use support::{Proc, sample};
 use tokio_tungstenite::tungstenite::Message;
 
 const CLIENTS: usize = 20;
@@ -139,15 +139,7 @@ async fn start_api(
         jobs_per_client.to_string(),
     ));
     let api = Proc::start("api", &["serve", "--no-workers"], &env, "listening on");
-    let files = [
-        sample("l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits"),
-        sample(
-            "l1/solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits",
-        ),
-        sample(
-            "l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits",
-        ),
-    ];
+    let files = support::m12_files();
     let mut args = vec!["ingest"];
     args.extend(files.iter().map(String::as_str));
     support::run_to_end(&args, &env);

@@ -67,6 +67,23 @@ fn python() -> String {
     std::env::var("STIX_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
+/// Runs the Python `code` with the script at `path` as its argument and reads the JSON it
+/// prints.
+fn python_json(code: &str, path: &Path) -> serde_json::Value {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .arg(path)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn python_script_holds_every_input_and_compiles() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,18 +98,10 @@ fn python_script_holds_every_input_and_compiles() {
         let path = dir.path().join(format!("{alg}.py"));
         std::fs::write(&path, &text).unwrap();
         // The embedded JSON reads back exactly (quotes and backslashes included).
-        let out = Command::new(python())
-            .arg("-c")
-            .arg("import ast,json,sys; t=open(sys.argv[1]).read(); ast.parse(t); ns={}; exec(t.split('def download')[0], ns); print(json.dumps(ns['INPUTS']))")
-            .arg(&path)
-            .output()
-            .expect("python runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let back = python_json(
+            "import ast,json,sys; t=open(sys.argv[1]).read(); ast.parse(t); ns={}; exec(t.split('def download')[0], ns); print(json.dumps(ns['INPUTS']))",
+            &path,
         );
-        let back: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(back, serde_json::to_value(&inp).unwrap());
     }
 }
@@ -141,18 +150,7 @@ else:
     ones = None
 print(json.dumps({"used": used, "ones": ones, "stixpy_table": ns["_stixpy_elut_file"](Time(ns["INPUTS"]["time_range_utc"][0]))}))
 "#;
-        let out = Command::new(python())
-            .arg("-c")
-            .arg(probe)
-            .arg(&path)
-            .output()
-            .expect("python runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let got = python_json(probe, &path);
         assert_eq!(
             got["stixpy_table"].as_str(),
             Some(table.file.as_str()),

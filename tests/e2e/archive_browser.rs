@@ -42,6 +42,19 @@ async fn ingest_demo_sample(app: &TestApp, settings: &PipelineSettings, wait: bo
     }
 }
 
+/// The scenarios on the demo sample with its previews made.
+const ARCHIVE_SCENARIOS: [&str; 6] = [
+    "flare_list",
+    "animation",
+    "drag_window",
+    "image_quality",
+    "dark_mode",
+    "time_to_interactive",
+];
+
+/// The scenarios of accounts and reconstructions.
+const ACCOUNT_SCENARIOS: [&str; 4] = ["signed_out", "reconstruct", "validation", "admin_jobs"];
+
 /// The browsers the scenarios of `tests/browser/archive.mjs` run in.
 #[derive(Clone, Copy, Debug)]
 enum Browser {
@@ -137,19 +150,7 @@ fn require_firefox() {
 async fn archive_pages_in_chromium() {
     let app = spawn_app().await;
     ingest_demo_sample(&app, &PipelineSettings::default(), true).await;
-    run_in_chromium(
-        &app,
-        &[
-            "flare_list",
-            "animation",
-            "drag_window",
-            "image_quality",
-            "dark_mode",
-            "time_to_interactive",
-        ],
-        &[],
-    )
-    .await;
+    run_in_chromium(&app, &ARCHIVE_SCENARIOS, &[]).await;
     app.stop().await;
 }
 
@@ -175,14 +176,8 @@ async fn image_quality_in_chromium() {
     app.stop().await;
 }
 
-/// Accounts and reconstructions in the browser: a signed-out user sees no form and cannot
-/// submit; a user registers, signs in, submits CLEAN, watches it succeed and sees the image;
-/// a validation error of the API appears next to its field; an administrator (made on the
-/// command-line code path) sees that job among all jobs, with its owner.
-#[tokio::test]
-async fn reconstruction_in_chromium() {
-    let app = spawn_app().await;
-    ingest_demo_sample(&app, &PipelineSettings::default(), false).await;
+/// Creates the administrator `root` (on the command-line code path) and returns its password.
+async fn create_root_admin(app: &TestApp) -> &'static str {
     let password = "root password 123";
     api::auth::accounts::create(
         &app.state.db,
@@ -193,9 +188,21 @@ async fn reconstruction_in_chromium() {
     )
     .await
     .expect("the admin is created");
+    password
+}
+
+/// Accounts and reconstructions in the browser: a signed-out user sees no form and cannot
+/// submit; a user registers, signs in, submits CLEAN, watches it succeed and sees the image;
+/// a validation error of the API appears next to its field; an administrator (made on the
+/// command-line code path) sees that job among all jobs, with its owner.
+#[tokio::test]
+async fn reconstruction_in_chromium() {
+    let app = spawn_app().await;
+    ingest_demo_sample(&app, &PipelineSettings::default(), false).await;
+    let password = create_root_admin(&app).await;
     run_in_chromium(
         &app,
-        &["signed_out", "reconstruct", "validation", "admin_jobs"],
+        &ACCOUNT_SCENARIOS,
         &[("ADMIN_USER", "root"), ("ADMIN_PASSWORD", password)],
     )
     .await;
@@ -216,31 +223,11 @@ async fn archive_pages_in_firefox() {
     require_firefox();
     let app = spawn_app().await;
     ingest_demo_sample(&app, &PipelineSettings::default(), true).await;
-    let password = "root password 123";
-    api::auth::accounts::create(
-        &app.state.db,
-        "root",
-        "root@example.org",
-        password.into(),
-        api::auth::Role::Admin,
-    )
-    .await
-    .expect("the admin is created");
+    let password = create_root_admin(&app).await;
     run_in_browser(
         &app,
         Browser::Firefox,
-        &[
-            "flare_list",
-            "animation",
-            "drag_window",
-            "image_quality",
-            "dark_mode",
-            "time_to_interactive",
-            "signed_out",
-            "reconstruct",
-            "validation",
-            "admin_jobs",
-        ],
+        &[&ARCHIVE_SCENARIOS[..], &ACCOUNT_SCENARIOS[..]].concat(),
         &[("ADMIN_USER", "root"), ("ADMIN_PASSWORD", password)],
     )
     .await;

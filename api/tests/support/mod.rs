@@ -21,6 +21,19 @@ pub fn sample(rel: &str) -> String {
     format!("{}/../data/stix/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The M1.2 flare of 2022-11-11 as an operator ingests it: the aspect file of the day, the
+/// background file and the flare's pixel-data file.
+pub fn m12_files() -> Vec<String> {
+    [
+        "l1/solo_L2_stix-aux-ephemeris_20221111_V01.fits",
+        "l1/solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits",
+        "l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits",
+    ]
+    .into_iter()
+    .map(sample)
+    .collect()
+}
+
 /// The admin connection of the machine's PostgreSQL.
 pub fn pg_admin_url() -> String {
     ["STIX_TEST_PG_ADMIN", "TEST_DATABASE_URL"]
