@@ -13,6 +13,18 @@
 //! target/debug/examples/queue_throughput --workers 2 --concurrency 1 --jobs 200 --clients 20
 //! ```
 //! (`--admin postgres://postgres@127.0.0.1:5432/postgres` by default; `--bin` the binary.)
+//!
+//! With `--job clean` (a 129² CLEAN of one minute of the M1.2 flare) or `--job box` (the
+//! five algorithms of one box), real reconstructions are measured instead: an operator's
+//! `ingest` process stores the M1.2 files, an API process (`serve --no-workers`) takes the
+//! submissions of `--clients` users over GraphQL, the workers image them. The clock starts
+//! once the ingest's own preview job is done. `--rate R` submits at R jobs/s in all (open
+//! loop) instead of as fast as the clients can, to measure the latency below saturation.
+//!
+//! ```sh
+//! cargo build --release --bin stix-archive --example queue_throughput
+//! target/release/examples/queue_throughput --job clean --workers 2 --jobs 60 --clients 10
+//! ```
 
 use jobs::queue::Queue;
 use jobs::store::entities::reconstruction_job;
@@ -23,7 +35,20 @@ use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// What each job is.
+#[derive(Clone, Copy, PartialEq)]
+enum JobMix {
+    /// A preview job with a payload the workers refuse at once: the queue alone.
+    Tiny,
+    /// A 129² CLEAN reconstruction.
+    Clean,
+    /// The five algorithms of one box.
+    Box5,
+}
+
 struct Args {
+    job: JobMix,
+    rate: Option<f64>,
     admin: String,
     bin: String,
     workers: usize,
@@ -40,6 +65,8 @@ fn args() -> Args {
         .map(|p| p.join("stix-archive").display().to_string())
         .unwrap_or_default();
     let mut a = Args {
+        job: JobMix::Tiny,
+        rate: None,
         admin: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         bin: default_bin,
         workers: 1,
@@ -52,6 +79,15 @@ fn args() -> Args {
         let v = it.next().unwrap_or_else(|| panic!("{k} needs a value"));
         match k.as_str() {
             "--admin" => a.admin = v,
+            "--job" => {
+                a.job = match v.as_str() {
+                    "tiny" => JobMix::Tiny,
+                    "clean" => JobMix::Clean,
+                    "box" => JobMix::Box5,
+                    other => panic!("--job tiny|clean|box, not {other}"),
+                }
+            }
+            "--rate" => a.rate = Some(v.parse().expect("--rate jobs/s")),
             "--bin" => a.bin = v,
             "--workers" => a.workers = v.parse().expect("--workers N"),
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency N"),
@@ -68,32 +104,102 @@ fn database_url(admin: &str, name: &str) -> String {
     format!("{root}/{name}")
 }
 
-fn start_worker(a: &Args, url: &str, dir: &std::path::Path) -> Child {
-    let mut child = Command::new(&a.bin)
-        .arg("worker")
+/// `stix-archive ARGS` with the settings every process of the run shares.
+fn process(a: &Args, url: &str, dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(&a.bin);
+    c.args(args)
         .env("STIX__DATABASE__URL", url)
         .env("STIX__STORAGE__DATA_DIR", dir.join("store"))
         .env("STIX__WORKERS__CONCURRENCY", a.concurrency.to_string())
-        .env("RUST_LOG", "error")
+        .env("STIX__WORKERS__MAX_ACTIVE_JOBS_PER_USER", "100000")
+        .env("STIX__SERVER__BIND", "127.0.0.1:0")
+        // `worker` and `serve` refuse to start without a shared secret of at least 32 bytes.
+        .env(
+            "STIX__AUTH__JWT_SECRET",
+            "queue-throughput-secret-of-at-least-32-bytes",
+        )
+        .env("RUST_LOG", "error,stix_archive=info,api=info");
+    c
+}
+
+/// Starts `stix-archive ARGS` and waits for the stderr line containing `ready`; returns the
+/// process and that line.
+fn start(
+    a: &Args,
+    url: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+    ready: &str,
+) -> (Child, String) {
+    let mut child = process(a, url, dir, args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the stix-archive binary (cargo build --bin stix-archive)");
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let ready = ready.to_string();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
         {
-            if line.contains("worker running as") {
-                let _ = tx.send(());
+            if line.contains(&ready) {
+                let _ = tx.send(line);
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the worker starts");
-    child
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{args:?} starts"));
+    (child, line)
+}
+
+fn start_worker(a: &Args, url: &str, dir: &std::path::Path) -> Child {
+    start(a, url, dir, &["worker"], "worker running as").0
+}
+
+/// A GraphQL POST to the API at `base`.
+async fn graphql(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    let mut req = http
+        .post(format!("{base}/graphql"))
+        .json(&serde_json::json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// The reconstruction input of job `k`: one minute of the M1.2 flare starting `k` seconds
+/// after 11:20:00 (distinct, so none is a resubmission), 4-10 keV, 129 pixels.
+fn reconstruction(mix: JobMix, k: usize) -> serde_json::Value {
+    let start = chrono::DateTime::parse_from_rfc3339("2022-11-11T11:20:00Z").unwrap()
+        + chrono::Duration::seconds(k as i64);
+    let algorithms = match mix {
+        JobMix::Box5 => serde_json::json!(["BP", "CLEAN", "MEM", "EM", "FWDFIT"]),
+        _ => serde_json::json!(["CLEAN"]),
+    };
+    serde_json::json!({
+        "scienceFileUid": 2211116471i64,
+        "timeRange": {
+            "start": start.to_rfc3339(),
+            "end": (start + chrono::Duration::seconds(60)).to_rfc3339(),
+        },
+        "energyRange": { "lowKev": 4.0, "highKev": 10.0 },
+        "algorithms": algorithms,
+        "imageSize": 129,
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -119,25 +225,115 @@ async fn main() {
         .unwrap();
     jobs::store::migrate(&db).await.unwrap();
     let queue = Queue::setup(&db, 1).await.unwrap();
+    // Real reconstructions: the M1.2 files, an API process, one user per client.
+    let mut api = None;
+    let mut tokens = Vec::new();
+    let http = reqwest::Client::new();
+    if a.job != JobMix::Tiny {
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/stix/l1/");
+        let files = [
+            "solo_L2_stix-aux-ephemeris_20221111_V01.fits",
+            "solo_L1_stix-sci-xray-cpd_20221109T121730-20221109T131050_V01_2211098157-52648.fits",
+            "solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits",
+        ]
+        .map(|f| format!("{data}{f}"));
+        let mut args = vec!["ingest"];
+        args.extend(files.iter().map(String::as_str));
+        let out = process(&a, &url, dir.path(), &args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "ingest: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (child, line) = start(
+            &a,
+            &url,
+            dir.path(),
+            &["serve", "--no-workers"],
+            "listening on",
+        );
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL")
+            .trim_end_matches("/graphql")
+            .to_string();
+        api = Some((child, base.clone()));
+        for c in 0..a.clients {
+            let r = graphql(
+                &http,
+                &base,
+                None,
+                "mutation($i: RegisterInput!) { register(input: $i) { token } }",
+                serde_json::json!({ "i": { "username": format!("bench{c}"), "email": format!("bench{c}@example.org"), "password": "bench-password-123" } }),
+            )
+            .await;
+            tokens.push(
+                r["data"]["register"]["token"]
+                    .as_str()
+                    .expect("a token")
+                    .to_string(),
+            );
+        }
+    }
     let mut workers: Vec<Child> = (0..a.workers)
         .map(|_| start_worker(&a, &url, dir.path()))
         .collect();
+    if a.job != JobMix::Tiny {
+        // The ingest's own preview job runs first, outside the measurement.
+        loop {
+            let open = reconstruction_job::Entity::find()
+                .filter(reconstruction_job::Column::FinishedAt.is_null())
+                .count(&db)
+                .await
+                .unwrap();
+            if open == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let before = reconstruction_job::Entity::find().count(&db).await.unwrap() as usize;
 
     let started = Instant::now();
     let per_client = a.jobs.div_ceil(a.clients);
     let mut tasks = Vec::new();
     for c in 0..a.clients {
-        let (db, queue) = (db.clone(), queue.clone());
+        let (db, queue, http) = (db.clone(), queue.clone(), http.clone());
         let n = per_client.min(a.jobs.saturating_sub(c * per_client));
+        let api_base = api.as_ref().map(|(_, b)| b.clone());
+        let token = tokens.get(c).cloned();
+        let (mix, rate, clients) = (a.job, a.rate, a.clients);
         tasks.push(tokio::spawn(async move {
+            // Open loop: each client submits every clients/rate seconds, offset by its index.
+            let period = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
+            if let Some(p) = period {
+                tokio::time::sleep(p.mul_f64(c as f64 / clients as f64)).await;
+            }
+            let mut tick = period.map(tokio::time::interval);
             for i in 0..n {
-                let job = NewJob {
-                    kind: jobs::kinds::JobKind::Preview,
-                    request: serde_json::json!({ "v": 1, "client": c, "i": i }),
-                    science_file_id: None,
-                    owner_id: None,
-                };
-                submit(&db, &queue, job).await.expect("submit");
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
+                if mix == JobMix::Tiny {
+                    let job = NewJob {
+                        kind: jobs::kinds::JobKind::Preview,
+                        request: serde_json::json!({ "v": 1, "client": c, "i": i }),
+                        science_file_id: None,
+                        owner_id: None,
+                    };
+                    submit(&db, &queue, job).await.expect("submit");
+                } else {
+                    let r = graphql(
+                        &http,
+                        api_base.as_deref().unwrap(),
+                        token.as_deref(),
+                        "mutation($i: SubmitReconstructionInput!) { submitReconstruction(input: $i) { id } }",
+                        serde_json::json!({ "i": reconstruction(mix, c * n + i) }),
+                    )
+                    .await;
+                    assert!(r["errors"].is_null(), "submit: {r}");
+                }
             }
         }));
     }
@@ -150,8 +346,8 @@ async fn main() {
             .filter(reconstruction_job::Column::FinishedAt.is_not_null())
             .count(&db)
             .await
-            .unwrap();
-        if finished as usize >= a.jobs {
+            .unwrap() as usize;
+        if finished >= before + a.jobs {
             break;
         }
         assert!(
@@ -162,7 +358,17 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let total = started.elapsed();
-    let rows = reconstruction_job::Entity::find().all(&db).await.unwrap();
+    let rows: Vec<_> = reconstruction_job::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| a.job == JobMix::Tiny || r.kind == "reconstruction")
+        .collect();
+    let failed = rows
+        .iter()
+        .filter(|r| a.job != JobMix::Tiny && r.status != "SUCCEEDED")
+        .count();
     let mut lat: Vec<f64> = rows
         .iter()
         .filter_map(|r| r.finished_at.map(|f| (f - r.created_at).as_seconds_f64()))
@@ -176,7 +382,7 @@ async fn main() {
     }
     let attempts_over_one = rows.iter().filter(|r| r.attempts != 1).count();
     println!(
-        "{{\"workers\":{},\"concurrency\":{},\"clients\":{},\"jobs\":{},\"submit_s\":{:.3},\"total_s\":{:.3},\"jobs_per_s\":{:.1},\"latency_p50_s\":{:.3},\"latency_p99_s\":{:.3},\"jobs_not_run_exactly_once\":{},\"by_worker\":{:?}}}",
+        "{{\"workers\":{},\"concurrency\":{},\"clients\":{},\"jobs\":{},\"submit_s\":{:.3},\"total_s\":{:.3},\"jobs_per_s\":{:.1},\"latency_p50_s\":{:.3},\"latency_p99_s\":{:.3},\"jobs_not_run_exactly_once\":{},\"not_succeeded\":{},\"by_worker\":{:?}}}",
         a.workers,
         a.concurrency,
         a.clients,
@@ -187,8 +393,13 @@ async fn main() {
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         attempts_over_one,
+        failed,
         by_worker.values().collect::<Vec<_>>(),
     );
+    if let Some((mut child, _)) = api {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     for w in &mut workers {
         let _ = Command::new("kill")
             .args(["-TERM", &w.id().to_string()])
