@@ -8,6 +8,7 @@
 
 use super::render::{BoxInput, render_box};
 use crate::kinds::ImageKind;
+use crate::storage::Storage;
 use crate::store::entities::{image, science_file};
 use crate::worker::JobFailure;
 use chrono::Utc;
@@ -21,7 +22,7 @@ use domain::time_range::TimeRange;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -122,11 +123,13 @@ impl BoxSpec {
 }
 
 /// Images one box with every algorithm of `spec` and stores each finished image as an
-/// `images` row (files under `data_dir`). Database faults are transient failures; a box or
-/// algorithm that cannot be imaged is reported in the outcome, not as an error.
+/// `images` row (files written under the data directory and published to `storage` before
+/// the row is inserted). Database and storage faults are transient failures, after which no
+/// file of this call is left without a row; a box or algorithm that cannot be imaged is
+/// reported in the outcome, not as an error.
 pub async fn image_box(
     db: &DatabaseConnection,
-    data_dir: &Path,
+    storage: &Storage,
     spec: &BoxSpec,
 ) -> Result<BoxOutcome, JobFailure> {
     let wanted: HashMap<Algorithm, String> = spec
@@ -149,7 +152,7 @@ pub async fn image_box(
         .collect();
     let owned = spec.clone();
     let ids_owned = image_ids.clone();
-    let data_dir_owned = data_dir.to_path_buf();
+    let data_dir_owned = storage.data_dir().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         let s = &owned;
         render_box(&BoxInput {
@@ -187,6 +190,25 @@ pub async fn image_box(
         code: "INTERNAL".into(),
         message: e.to_string(),
     })?;
+    // Every product is published before any row points at it; the files of this call that
+    // no row owns yet are removed everywhere when something fails on the way.
+    let mut unowned: Vec<String> = out
+        .results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|p| [p.fits_rel.clone(), p.png_rel.clone()])
+        .collect();
+    let discard_all = |rels: Vec<String>| async move {
+        for rel in rels {
+            storage.discard(&rel).await;
+        }
+    };
+    for rel in unowned.clone() {
+        if let Err(e) = storage.publish(&rel).await {
+            discard_all(unowned).await;
+            return Err(transient(e));
+        }
+    }
     let mut results = Vec::with_capacity(out.results.len());
     for (alg, result) in out.results {
         let p = match result {
@@ -196,6 +218,7 @@ pub async fn image_box(
                 continue;
             }
         };
+        unowned.retain(|r| r != &p.fits_rel && r != &p.png_rel);
         let row = image::ActiveModel {
             public_id: Set(image_ids[&alg]),
             kind: Set(spec.owner.kind.as_str().into()),
@@ -234,25 +257,34 @@ pub async fn image_box(
             quality: Set(serde_json::to_value(&p.quality).ok()),
             ..Default::default()
         };
-        let inserted = crate::store::insert_or_ignore(db, row, [image::Column::DedupKey])
-            .await
-            .map_err(transient)?;
+        let inserted =
+            match crate::store::insert_or_ignore(db, row, [image::Column::DedupKey]).await {
+                Ok(n) => n,
+                Err(e) => {
+                    unowned.extend([p.fits_rel.clone(), p.png_rel.clone()]);
+                    discard_all(unowned).await;
+                    return Err(transient(e));
+                }
+            };
         if inserted == 0 {
             // Another worker stored this image first: its row points at its own files, so
             // ours belong to no row.
             for rel in [&p.fits_rel, &p.png_rel] {
-                let _ = std::fs::remove_file(data_dir.join(rel));
+                storage.discard(rel).await;
             }
         } else if spec.owner.kind == ImageKind::Preview {
-            let stored = image::Entity::find()
+            let superseded = match image::Entity::find()
                 .filter(image::Column::PublicId.eq(image_ids[&alg]))
                 .one(db)
                 .await
-                .map_err(transient)?;
-            if let Some(new) = stored {
-                super::supersede::supersede_older(db, &new)
-                    .await
-                    .map_err(transient)?;
+            {
+                Ok(Some(new)) => super::supersede::supersede_older(db, &new).await,
+                Ok(None) => Ok(0),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = superseded {
+                discard_all(unowned).await;
+                return Err(transient(e));
             }
         }
         results.push((alg, Ok(())));
