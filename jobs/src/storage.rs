@@ -409,10 +409,15 @@ impl Storage {
     pub async fn check(&self) -> Result<(), StorageError> {
         let dir = self.data_dir().to_path_buf();
         tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
-            std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+            let unwritable = |source| StorageError::Io {
+                what: "data directory is not writable:",
+                path: dir.display().to_string(),
+                source,
+            };
+            std::fs::create_dir_all(&dir).map_err(unwritable)?;
             let probe = dir.join(format!(".write-probe-{}", std::process::id()));
-            std::fs::write(&probe, b"ok").map_err(io("cannot write", &probe))?;
-            std::fs::remove_file(&probe).map_err(io("cannot remove", &probe))
+            std::fs::write(&probe, b"ok").map_err(unwritable)?;
+            std::fs::remove_file(&probe).map_err(unwritable)
         })
         .await
         .map_err(|e| StorageError::Config(format!("storage check aborted: {e}")))??;
