@@ -18,6 +18,14 @@ if ! "$venv/bin/python" -c "import sunpy.map, astropy, stixpy, xrayvision, matpl
 fi
 export STIX_PYTHON="$PWD/$venv/bin/python"
 
+# moto's S3 server (a real S3-compatible HTTP server on loopback) for the object-storage
+# tests of jobs::storage, the api and the end-to-end suite.
+if ! "$venv/bin/python" -c "import moto.server, flask" >/dev/null 2>&1 || [ ! -x "$venv/bin/moto_server" ]; then
+    echo "scripts/test.sh: installing moto[server] into $venv (first run only)" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5"
+fi
+export STIX_MOTO_SERVER="$PWD/$venv/bin/moto_server"
+
 # The browser tests drive Debian's Chromium with playwright-core and Debian's Firefox ESR with
 # puppeteer-core (both pinned in tests/browser/package-lock.json; no browser is downloaded).
 if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/puppeteer-core ]; then

@@ -22,7 +22,7 @@ pub async fn ingest_and_queue(
     paths: &[PathBuf],
     on_progress: impl FnMut(&IngestOutcome, usize, usize),
 ) -> Result<(IngestReport, Vec<reconstruction_job::Model>), String> {
-    let ingestor = Ingestor::new(state.db.clone(), state.data_dir.clone());
+    let ingestor = Ingestor::new(state.db.clone(), state.storage.clone());
     let report = ingestor.ingest_paths(paths, on_progress).await;
     let mut jobs = Vec::new();
     for o in &report.outcomes {

@@ -1,6 +1,7 @@
 //! Readiness (`/readyz`): can this process do its work right now? The database answers, the
-//! queue's table can be read, the data directory can be written, and (on PostgreSQL) the
-//! process is listening for the job events of other processes. Each check has a short
+//! queue's table can be read, the data directory can be written (and the shared object store,
+//! when configured, answers a listing), and (on PostgreSQL) the process is listening for the
+//! job events of other processes. Each check has a short
 //! timeout so that a load balancer gets its answer fast; the reply names every failed check
 //! (503) or is 200. Liveness (`/healthz`) stays a separate, cheaper page.
 
@@ -25,7 +26,7 @@ pub struct Readiness {
     pub database: Check,
     /// apalis' task table is readable.
     pub queue: Check,
-    /// The data directory accepts a write.
+    /// The data directory accepts a write and, with S3 storage, the bucket answers.
     pub storage: Check,
     /// Job events of other processes are heard (always on SQLite; on PostgreSQL while the
     /// listening connection is up and has caught up after a loss).
@@ -65,13 +66,7 @@ pub async fn check(state: &AppState) -> Readiness {
             .map_err(|e| e.to_string())
     });
     let queue = timed(async { state.queue.ping(&state.db).await.map_err(|e| e.to_string()) });
-    let dir = state.data_dir.clone();
-    let storage = timed(async move {
-        tokio::task::spawn_blocking(move || crate::startup::ensure_writable_dir(&dir))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
-    });
+    let storage = timed(async { state.storage.check().await.map_err(|e| e.to_string()) });
     let (database, queue, storage) = tokio::join!(database, queue, storage);
     let events = if state.events.is_listening() {
         Ok(())

@@ -7,11 +7,11 @@ use jobs::file_cache::FileCache;
 use jobs::kinds::JobKind;
 use jobs::pipeline::PreviewRunner;
 use jobs::reconstruction::ReconstructionRunner;
+use jobs::storage::Storage;
 use jobs::store::entities::reconstruction_job;
 use jobs::worker::{JobFailure, JobRunner, Progress};
 use sea_orm::DatabaseConnection;
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -23,17 +23,17 @@ pub struct ServiceRunner {
 }
 
 impl ServiceRunner {
-    /// A runner on this database and data directory, sharing the process's file cache and
-    /// cancel flags with the API.
+    /// A runner on this database and storage, sharing the process's file cache and cancel
+    /// flags with the API.
     pub fn new(
         db: DatabaseConnection,
-        data_dir: PathBuf,
+        storage: Storage,
         files: Arc<FileCache>,
         cancels: CancelFlags,
     ) -> Self {
         Self {
-            preview: PreviewRunner::new(db.clone(), data_dir.clone()),
-            reconstruction: ReconstructionRunner::new(db, data_dir, files, cancels),
+            preview: PreviewRunner::new(db.clone(), storage.clone()),
+            reconstruction: ReconstructionRunner::new(db, storage, files, cancels),
         }
     }
 }

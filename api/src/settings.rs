@@ -61,6 +61,37 @@ pub struct StorageSettings {
     /// (`STIX__STORAGE__IMPORT_ROOT`), besides the inbox.
     #[serde(default)]
     pub import_root: Option<PathBuf>,
+    /// Shared object storage (`STIX__STORAGE__URL`): empty (default) keeps every file in
+    /// `data_dir` only; `s3://bucket/prefix` makes that bucket the files' shared truth and
+    /// `data_dir` this process's working copy (see `jobs::storage`).
+    pub url: String,
+    /// Endpoint of an S3-compatible server (`STIX__STORAGE__S3_ENDPOINT`, e.g.
+    /// `http://minio:9000`); empty: AWS, or `AWS_ENDPOINT`.
+    pub s3_endpoint: String,
+    /// Region (`STIX__STORAGE__S3_REGION`); empty: `AWS_REGION`, else `us-east-1`.
+    pub s3_region: String,
+    /// Access key id (`STIX__STORAGE__S3_ACCESS_KEY_ID`); empty: `AWS_ACCESS_KEY_ID`.
+    pub s3_access_key_id: String,
+    /// Secret access key (`STIX__STORAGE__S3_SECRET_ACCESS_KEY`); empty:
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub s3_secret_access_key: SecretString,
+    /// Allow a plain `http://` endpoint (`STIX__STORAGE__S3_ALLOW_HTTP`).
+    pub s3_allow_http: bool,
+}
+
+impl StorageSettings {
+    /// The S3 settings of `jobs::storage`, when `url` is set.
+    pub fn s3_config(&self) -> Option<jobs::storage::S3Config> {
+        use secrecy::ExposeSecret;
+        (!self.url.trim().is_empty()).then(|| jobs::storage::S3Config {
+            url: self.url.trim().to_string(),
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.expose_secret().to_string(),
+            allow_http: self.s3_allow_http,
+        })
+    }
 }
 
 /// `[auth]`: tokens.
@@ -197,6 +228,12 @@ connect_timeout_seconds = 5
 
 [storage]
 data_dir = "./data/store"
+url = ""
+s3_endpoint = ""
+s3_region = ""
+s3_access_key_id = ""
+s3_secret_access_key = ""
+s3_allow_http = false
 
 [auth]
 jwt_secret = ""
@@ -371,6 +408,33 @@ mod tests {
         assert!(e.to_string().contains("concurrency"), "{e}");
         let e = Settings::load_from(Some(Path::new("/nonexistent.toml")), env(&[])).unwrap_err();
         assert!(e.to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn storage_settings() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert!(s.storage.s3_config().is_none());
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("STIX__STORAGE__URL", "s3://archive/stix"),
+                ("STIX__STORAGE__S3_ENDPOINT", "http://127.0.0.1:9000"),
+                ("STIX__STORAGE__S3_REGION", "eu-central-1"),
+                ("STIX__STORAGE__S3_ACCESS_KEY_ID", "key"),
+                ("STIX__STORAGE__S3_SECRET_ACCESS_KEY", "secret"),
+                ("STIX__STORAGE__S3_ALLOW_HTTP", "true"),
+            ]),
+        )
+        .unwrap();
+        let c = s.storage.s3_config().unwrap();
+        assert_eq!(c.url, "s3://archive/stix");
+        assert_eq!(c.endpoint, "http://127.0.0.1:9000");
+        assert_eq!(c.region, "eu-central-1");
+        assert_eq!(c.access_key_id, "key");
+        assert_eq!(c.secret_access_key, "secret");
+        assert!(c.allow_http);
+        let e = Settings::load_from(None, env(&[("STIX__STORAGE__S3_BUCKET", "x")])).unwrap_err();
+        assert!(e.to_string().contains("s3_bucket"), "{e}");
     }
 
     #[test]

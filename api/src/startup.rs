@@ -50,6 +50,23 @@ pub enum StartupError {
     /// A setting is inconsistent with the others.
     #[error("{0}")]
     Config(String),
+    /// The shared object storage is misconfigured or unreachable (`STIX__STORAGE__URL`, …).
+    #[error("storage: {0} (STIX__STORAGE__URL and STIX__STORAGE__S3_*)")]
+    Storage(jobs::storage::StorageError),
+}
+
+/// The file storage of the settings: the data directory alone, or the S3 bucket of
+/// `storage.url` with the data directory as working copy. An S3 store is checked once
+/// (bucket reachable, credentials accepted) so that a wrong setting stops start-up.
+pub async fn open_storage(settings: &Settings) -> Result<jobs::storage::Storage, StartupError> {
+    let dir = settings.storage.data_dir.clone();
+    let Some(cfg) = settings.storage.s3_config() else {
+        return Ok(jobs::storage::Storage::local(dir));
+    };
+    let storage = jobs::storage::Storage::s3(dir, &cfg).map_err(StartupError::Storage)?;
+    storage.check().await.map_err(StartupError::Storage)?;
+    tracing::info!(storage = %storage.describe(), "files are shared through object storage");
+    Ok(storage)
 }
 
 /// Creates `dir` if needed and proves it is writable.
@@ -78,6 +95,7 @@ impl Backend {
     pub async fn open(settings: &Settings) -> Result<Self, StartupError> {
         crate::metrics::install();
         ensure_writable_dir(&settings.storage.data_dir)?;
+        let storage = open_storage(settings).await?;
         let db = jobs::store::connect(
             &settings.database.url,
             settings.database.max_connections,
@@ -116,7 +134,7 @@ impl Backend {
                 db,
                 queue,
                 events,
-                data_dir: settings.storage.data_dir.clone(),
+                storage,
                 links: crate::downloads::Links::from_settings(
                     &settings.server.public_url,
                     &settings.server.bind,
@@ -153,7 +171,7 @@ impl Backend {
     pub fn runner(&self) -> ServiceRunner {
         ServiceRunner::new(
             self.state.db.clone(),
-            self.state.data_dir.clone(),
+            self.state.storage.clone(),
             self.state.files.clone(),
             self.state.cancels.clone(),
         )

@@ -9,6 +9,7 @@ use jobs::file_cache::FileCache;
 use jobs::pipeline::PipelineSettings;
 use jobs::queue::Queue;
 use jobs::reconstruction::ReconstructionLimits;
+use jobs::storage::Storage;
 use sea_orm::DatabaseConnection;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,8 +32,8 @@ pub struct AppState {
     pub queue: Queue,
     /// Job status events.
     pub events: EventBus,
-    /// Where files live.
-    pub data_dir: PathBuf,
+    /// Where files live: the data directory, and the shared object store when configured.
+    pub storage: Storage,
     /// Absolute download and script links (`STIX__SERVER__PUBLIC_URL`).
     pub links: crate::downloads::Links,
     /// Tokens and login limits.

@@ -1,12 +1,15 @@
 //! The scale-out under load, with real processes on the real PostgreSQL of the machine (a
-//! throwaway database): one API process (`serve --no-workers`) and two `worker` processes.
+//! throwaway database) and S3 storage (moto's server on loopback; every process has its own
+//! empty data directory, as on separate machines): one API process (`serve --no-workers`)
+//! and two `worker` processes.
 //! Twenty clients, each with its own account and its own `/ws` connection, submit ten CLEAN
 //! reconstructions each (200 jobs) and follow every one over `jobStatus`. While they run, one
 //! worker is killed with SIGKILL in the middle of a job and a third worker takes its place:
 //! the killed job is requeued when its lease (`STIX__WORKERS__STALE_AFTER_SECONDS`) expires
 //! and finished by another worker. Then every job ended SUCCEEDED exactly once, with exactly
 //! one image; the workers shared the work; every subscriber saw each of its jobs reach
-//! SUCCEEDED through valid transitions; and no product file is left that no image row names.
+//! SUCCEEDED through valid transitions; and no product object is left in the bucket that no
+//! image row names.
 //! A second test restarts PostgreSQL (a server of the test's own) while forty jobs run: the
 //! processes recover by themselves, and the same checks hold: no job lost, none duplicated.
 
@@ -15,6 +18,7 @@ mod support;
 use api::graphql::global_id::{NodeKind, encode};
 use futures::{SinkExt, StreamExt};
 use jobs::store::entities::{image, reconstruction_job};
+use jobs::test_support::MotoS3;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -110,6 +114,13 @@ async fn client(base: String, index: usize, jobs: usize) -> BTreeMap<String, Vec
     seen
 }
 
+/// Every file under `root/jobs` (recursively), as paths relative to `root` with `/`.
+fn job_files(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    files_under(root, &root.join("jobs"), &mut out);
+    out
+}
+
 /// Every file under `dir` (recursively), as paths relative to `root` with `/`.
 fn files_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -125,34 +136,62 @@ fn files_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-/// The shared settings (a short lease, a quota fitting the load), the API process and the
-/// M1.2 files ingested by an operator's process.
+/// The shared settings (a short lease, a quota fitting the load, the `storage` settings),
+/// the API process and the M1.2 files ingested by an operator's process. With object storage
+/// every process gets a data directory of its own.
 async fn start_api(
     pg_url: &str,
     dir: &Path,
     jobs_per_client: usize,
+    storage: &[(String, String)],
 ) -> (Vec<(String, String)>, Proc) {
     let mut env = support::env(pg_url, dir);
+    env.extend(storage.iter().cloned());
     env.push(("STIX__WORKERS__STALE_AFTER_SECONDS".into(), "3".into()));
     env.push((
         "STIX__WORKERS__MAX_ACTIVE_JOBS_PER_USER".into(),
         jobs_per_client.to_string(),
     ));
-    let api = Proc::start("api", &["serve", "--no-workers"], &env, "listening on");
+    let separate = !storage.is_empty();
+    let api = Proc::start(
+        "api",
+        &["serve", "--no-workers"],
+        &own_data_dir(&env, dir, "api", separate),
+        "listening on",
+    );
     let files = support::m12_files();
     let mut args = vec!["ingest"];
     args.extend(files.iter().map(String::as_str));
-    support::run_to_end(&args, &env);
+    support::run_to_end(&args, &own_data_dir(&env, dir, "ingest", separate));
     (env, api)
+}
+
+/// `env` with a data directory of the process `name`'s own (as on a machine of its own),
+/// when `separate`; else `env` as it is (one shared directory).
+fn own_data_dir(
+    env: &[(String, String)],
+    dir: &Path,
+    name: &str,
+    separate: bool,
+) -> Vec<(String, String)> {
+    let mut env = env.to_vec();
+    if separate {
+        for (k, v) in &mut env {
+            if k == "STIX__STORAGE__DATA_DIR" {
+                *v = dir.join(name).display().to_string();
+            }
+        }
+    }
+    env
 }
 
 /// Checks that every one of `expected` reconstruction jobs SUCCEEDED exactly once with one
 /// image, that every subscriber saw its jobs reach SUCCEEDED through valid transitions, and
-/// that no product file under `store/jobs` lacks an image row. Returns the jobs finished per
-/// worker process.
+/// that `products` (the user-job products stored: files or objects under `jobs/`) are exactly
+/// those the image rows name. Returns the jobs finished per worker process.
 async fn check_exactly_once(
     db: &sea_orm::DatabaseConnection,
-    store: &Path,
+    products: Vec<String>,
     seen: &BTreeMap<String, Vec<String>>,
     expected: usize,
 ) -> (Vec<reconstruction_job::Model>, BTreeMap<String, usize>) {
@@ -211,8 +250,7 @@ async fn check_exactly_once(
         }
     }
 
-    let mut on_disk = Vec::new();
-    files_under(store, &store.join("jobs"), &mut on_disk);
+    let on_disk = products;
     let named: BTreeSet<String> = images
         .iter()
         .flat_map(|i| [Some(i.fits_path.clone()), i.png_path.clone()])
@@ -252,15 +290,29 @@ async fn join_clients(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_jobs_from_twenty_clients_survive_a_killed_worker() {
     let pg = support::ThrowawayPg::create().await;
+    let s3 = MotoS3::start("stix-load").await;
     let dir = tempfile::tempdir().unwrap();
-    let (env, api) = start_api(&pg.url, dir.path(), JOBS_PER_CLIENT).await;
+    let (env, api) = start_api(
+        &pg.url,
+        dir.path(),
+        JOBS_PER_CLIENT,
+        &s3.settings_env("archive"),
+    )
+    .await;
     let base = api.http_base();
     let db = jobs::store::connect(&pg.url, 4, Duration::from_secs(5))
         .await
         .unwrap();
-
-    let doomed = Proc::start("worker-1", &["worker"], &env, "worker running as");
-    let survivor = Proc::start("worker-2", &["worker"], &env, "worker running as");
+    let worker = |name: &str| {
+        Proc::start(
+            name,
+            &["worker"],
+            &own_data_dir(&env, dir.path(), name, true),
+            "worker running as",
+        )
+    };
+    let doomed = worker("worker-1");
+    let survivor = worker("worker-2");
     let doomed_name = format!("{}:{}", jobs::worker::host_name(), doomed.pid());
     let started = Instant::now();
     let clients = spawn_clients(&base, CLIENTS, JOBS_PER_CLIENT);
@@ -284,13 +336,18 @@ async fn two_hundred_jobs_from_twenty_clients_survive_a_killed_worker() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    let third = Proc::start("worker-3", &["worker"], &env, "worker running as");
+    let third = worker("worker-3");
     eprintln!("killed worker-1 while it ran job {}", killed_job.public_id);
 
     let seen = join_clients(clients).await;
     let elapsed = started.elapsed();
-    let store = dir.path().join("store");
-    let (rows, by_worker) = check_exactly_once(&db, &store, &seen, CLIENTS * JOBS_PER_CLIENT).await;
+    let objects = s3
+        .storage(&dir.path().join("check"), "archive")
+        .list_objects_under("jobs")
+        .await
+        .expect("the bucket lists");
+    let (rows, by_worker) =
+        check_exactly_once(&db, objects, &seen, CLIENTS * JOBS_PER_CLIENT).await;
     eprintln!(
         "{} jobs in {elapsed:?} ({:.1} jobs/s); jobs finished per worker: {by_worker:?}",
         rows.len(),
@@ -328,7 +385,7 @@ async fn a_postgres_restart_under_load_loses_no_job_and_duplicates_none() {
     let server = PrivatePg::start();
     let pg = support::ThrowawayPg::create_on(&server.admin_url()).await;
     let dir = tempfile::tempdir().unwrap();
-    let (env, api) = start_api(&pg.url, dir.path(), RESTART_JOBS).await;
+    let (env, api) = start_api(&pg.url, dir.path(), RESTART_JOBS, &[]).await;
     let base = api.http_base();
     let workers = [
         Proc::start("worker-1", &["worker"], &env, "worker running as"),
@@ -372,9 +429,9 @@ async fn a_postgres_restart_under_load_loses_no_job_and_duplicates_none() {
     let db = jobs::store::connect(&pg.url, 2, Duration::from_secs(5))
         .await
         .unwrap();
-    let store = dir.path().join("store");
+    let products = job_files(&dir.path().join("store"));
     let (_, by_worker) =
-        check_exactly_once(&db, &store, &seen, RESTART_CLIENTS * RESTART_JOBS).await;
+        check_exactly_once(&db, products, &seen, RESTART_CLIENTS * RESTART_JOBS).await;
     eprintln!("after the restart, jobs finished per worker: {by_worker:?}");
     for w in &workers {
         assert!(

@@ -3,12 +3,12 @@
 //! submissions are checked against the data and then imaged from the same copy, so a small
 //! reconstruction does not read its files twice.
 
+use crate::storage::Storage;
 use crate::store::entities::science_file;
 use crate::worker::JobFailure;
 use domain::aspect::AspectFile;
 use domain::l1::PixelData;
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// How many files of each kind stay in memory.
@@ -56,14 +56,14 @@ impl FileCache {
     /// The pixel data of a stored science or background file.
     pub async fn pixel_data(
         &self,
-        data_dir: &Path,
+        storage: &Storage,
         row: &science_file::Model,
     ) -> Result<Arc<PixelData>, JobFailure> {
         let key = (row.id, row.sha256.clone());
         if let Some(v) = get(&self.pixel, &key) {
             return Ok(v);
         }
-        let v = Arc::new(crate::pipeline::inputs::read_pixel_data(data_dir, row).await?);
+        let v = Arc::new(crate::pipeline::inputs::read_pixel_data(storage, row).await?);
         put(&self.pixel, key, v.clone());
         Ok(v)
     }
@@ -71,14 +71,14 @@ impl FileCache {
     /// A stored aspect file.
     pub async fn aspect_file(
         &self,
-        data_dir: &Path,
+        storage: &Storage,
         row: &science_file::Model,
     ) -> Result<Arc<AspectFile>, JobFailure> {
         let key = (row.id, row.sha256.clone());
         if let Some(v) = get(&self.aspect, &key) {
             return Ok(v);
         }
-        let path = data_dir.join(&row.stored_path);
+        let path = crate::pipeline::inputs::stored_file(storage, row).await?;
         let name = row.file_name.clone();
         let read = crate::pipeline::inputs::blocking(move || AspectFile::read(&path))
             .await?

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod reconstruction;
+pub mod storage;
 pub mod store;
 pub mod submit;
 #[cfg(feature = "test-support")]

@@ -15,6 +15,8 @@ pub const IMAGE_DURATION_SECONDS: &str = "stix_image_duration_seconds";
 pub const INGEST_FILES_TOTAL: &str = "stix_ingest_files_total";
 /// Counter: rejected files, label `reason` (the rejection code, e.g. `truncated_fits`).
 pub const INGEST_REJECTIONS_TOTAL: &str = "stix_ingest_rejections_total";
+/// Histogram: seconds to upload one file to the object store (S3 storage only).
+pub const STORAGE_UPLOAD_SECONDS: &str = "stix_storage_upload_seconds";
 
 /// Records that a job attempt ended with `status` after `elapsed`.
 pub fn job_finished(kind: &str, status: &str, elapsed: Duration) {
@@ -34,6 +36,11 @@ pub fn image_made(kind: &str, algorithm: &str, elapsed: Duration) {
         "algorithm" => algorithm.to_string()
     )
     .record(elapsed.as_secs_f64());
+}
+
+/// Records one upload of a file to the object store.
+pub fn storage_upload(elapsed: Duration) {
+    metrics::histogram!(STORAGE_UPLOAD_SECONDS).record(elapsed.as_secs_f64());
 }
 
 /// Records one ingest outcome: `Ok(outcome)` or `Err(rejection code)`.

@@ -17,5 +17,6 @@ mod migrations;
 mod ops;
 mod pipeline;
 mod protocol;
+mod storage_s3;
 mod support;
 mod users;

@@ -24,6 +24,9 @@ pub struct TestApp {
     /// The data directory.
     #[allow(dead_code)] // read by the pipeline tests
     pub data_dir: PathBuf,
+    /// The database URL (a second service of the same archive connects to it).
+    #[allow(dead_code)] // read by the storage tests
+    pub db_url: String,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -62,6 +65,13 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db_url = fresh_database_url(dir.path()).await;
+    spawn_app_on(dir, &db_url, extra).await
+}
+
+/// Starts a service on an existing database (`db_url`, e.g. another test service's: a second
+/// process of the same archive), with its own empty data directory under `dir`.
+pub async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let db_url = db_url.to_string();
     let data_dir = dir.path().join("store");
     let settings = test_settings(&db_url, &data_dir, extra);
     let app = Application::build(&settings)
@@ -78,6 +88,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ws_url: format!("ws://127.0.0.1:{port}/ws"),
         state,
         data_dir,
+        db_url,
         stop: Some(tx),
         handle: Some(handle),
         _dir: dir,

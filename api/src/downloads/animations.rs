@@ -1,5 +1,5 @@
 //! Animation and overlay downloads: `/files/animations/{id}.gif` (rendered once from the
-//! quick-look PNGs, kept under `animations/` in the data directory, never rewritten),
+//! quick-look PNGs, kept under `animations/` in the storage, never rewritten),
 //! `/scripts/animations/{id}.py` and `/scripts/overlays/{base id}.py?contours=…&levels=…`.
 
 use super::{ImageFileCache, bad_request, ids, not_found, serve};
@@ -120,16 +120,29 @@ pub async fn animation_gif(
         Err(ApiError::NotFound(_)) => return not_found(),
         Err(e) => return internal(e.message()),
     };
-    let dir = state.data_dir.join("animations");
-    let path = dir.join(format!("{id}.gif"));
+    // Rendered once by whichever process is asked first; with S3 storage the GIF is
+    // published to the bucket, so that the other processes serve the same file.
+    let rel = format!("animations/{id}.gif");
+    let path = match state.storage.local_path(&rel).await {
+        Ok(p) => p,
+        Err(jobs::storage::StorageError::NotFound(_)) => match state.storage.join(&rel) {
+            Ok(p) => p,
+            Err(e) => return internal(e),
+        },
+        Err(e) => return internal(e),
+    };
     if !path.is_file() {
         let mut pngs = Vec::with_capacity(rows.len());
         for r in &rows {
             let Some(files) = cache.get(&state, r.public_id).await else {
                 return not_found();
             };
-            let Some((png, _, _)) = &files.png else {
+            let Some((png_rel, _, _)) = &files.png else {
                 return not_found();
+            };
+            let png = match super::local_file(&state, png_rel).await {
+                Ok(p) => p,
+                Err(r) => return r,
             };
             let label = format!(
                 "{}  {:.4}-{:.4} keV  {}",
@@ -160,6 +173,20 @@ pub async fn animation_gif(
             Ok(Ok(())) => {}
             Ok(Err(e)) => return internal(e),
             Err(e) => return internal(e),
+        }
+        match state.storage.publish(&rel).await {
+            Ok(_) => {}
+            Err(jobs::storage::StorageError::Conflict(_)) => {
+                // Another process published its rendering first: serve that one.
+                let _ = state.storage.remove_local(&rel).await;
+                if let Err(e) = state.storage.local_path(&rel).await {
+                    return internal(e);
+                }
+            }
+            Err(e) => {
+                let _ = state.storage.remove_local(&rel).await;
+                return internal(e);
+            }
         }
     }
     let p2 = path.clone();

@@ -1,8 +1,9 @@
 //! Plain-HTTP downloads with stable URLs (issue 9): image FITS/PNG by `Image.id`, science
 //! files by request UID (latest or `?version=N`), selections as a streamed ZIP with a
 //! manifest, and the reproduction scripts. Ids only, never paths: anything that is not an id
-//! of ours answers 404. Files are streamed from the data directory; see [`serve`] for the
-//! HTTP behaviour (ETag from the SHA-256, ranges, HEAD).
+//! of ours answers 404. Files are streamed from the data directory (with S3 storage, from
+//! this process's copy, fetched from the bucket on first use: [`local_file`]); see [`serve`]
+//! for the HTTP behaviour (ETag from the SHA-256, ranges, HEAD).
 
 pub mod animations;
 pub mod ids;
@@ -20,7 +21,7 @@ use poem::{IntoResponse, Request, Response, Route, get, handler};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serve::{ContentKind, Entity};
 use std::collections::HashMap;
-use std::path::{Component, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
@@ -36,14 +37,14 @@ const CACHE_CAPACITY: usize = 100_000;
 /// The files of one image row, resolved once.
 #[derive(Debug)]
 pub struct ImageFiles {
-    /// Absolute FITS path.
-    pub fits_path: PathBuf,
+    /// FITS path relative to the data directory (checked to be a plain relative path).
+    pub fits_path: String,
     /// FITS file name offered to clients.
     pub fits_name: String,
     /// SHA-256 of the FITS file.
     pub fits_sha256: String,
-    /// Absolute PNG path, name and SHA-256, when there is a PNG.
-    pub png: Option<(PathBuf, String, String)>,
+    /// Relative PNG path, name and SHA-256, when there is a PNG.
+    pub png: Option<(String, String, String)>,
 }
 
 /// Image rows by public id, shared by the download handlers.
@@ -63,7 +64,7 @@ impl ImageFileCache {
             .await
             .map_err(|e| tracing::error!("image lookup failed: {e}"))
             .ok()??;
-        let files = Arc::new(image_files(&state.data_dir, &row)?);
+        let files = Arc::new(image_files(&row)?);
         let mut rows = self.rows.write().ok()?;
         if rows.len() >= CACHE_CAPACITY {
             rows.clear();
@@ -73,14 +74,25 @@ impl ImageFileCache {
     }
 }
 
-/// `data_dir/relative`, refusing anything but plain names (the database only holds our own
-/// relative paths, but a path is never trusted blindly).
-pub fn stored_path(data_dir: &std::path::Path, relative: &str) -> Option<PathBuf> {
-    let rel = std::path::Path::new(relative);
-    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return None;
+/// The stored file `relative` on this process's disk, fetched from the shared object store
+/// when this process has no copy yet (downloads are then served from the local copy, with
+/// ranges and ETags as ever). Anything but a plain relative path is refused (the database
+/// only holds our own relative paths, but a path is never trusted blindly). `Err` is the
+/// response to give instead: 404 when the file is nowhere, 503 when the store cannot be
+/// reached.
+pub async fn local_file(state: &AppState, relative: &str) -> Result<PathBuf, Response> {
+    use jobs::storage::StorageError;
+    match state.storage.local_path(relative).await {
+        Ok(p) => Ok(p),
+        Err(e @ (StorageError::NotFound(_) | StorageError::BadPath(_))) => {
+            tracing::error!(relative, "stored file missing: {e}");
+            Err(not_found())
+        }
+        Err(e) => {
+            tracing::error!(relative, "stored file unavailable: {e}");
+            Err((StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n").into_response())
+        }
     }
-    Some(data_dir.join(rel))
 }
 
 fn file_name(relative: &str) -> String {
@@ -90,13 +102,18 @@ fn file_name(relative: &str) -> String {
         .unwrap_or_else(|| relative.to_string())
 }
 
-fn image_files(data_dir: &std::path::Path, row: &image::Model) -> Option<ImageFiles> {
+fn image_files(row: &image::Model) -> Option<ImageFiles> {
+    let plain = |p: &str| {
+        jobs::storage::checked_relative(p)
+            .ok()
+            .map(|_| p.to_string())
+    };
     let png = match (&row.png_path, &row.png_sha256) {
-        (Some(p), Some(sha)) => Some((stored_path(data_dir, p)?, file_name(p), sha.clone())),
+        (Some(p), Some(sha)) => Some((plain(p)?, file_name(p), sha.clone())),
         _ => None,
     };
     Some(ImageFiles {
-        fits_path: stored_path(data_dir, &row.fits_path)?,
+        fits_path: plain(&row.fits_path)?,
         fits_name: file_name(&row.fits_path),
         fits_sha256: row.fits_sha256.clone(),
         png,
@@ -150,7 +167,11 @@ async fn image_file(
             None => return not_found(),
         },
     };
-    match serve::file(path, &entity, req.headers()).await {
+    let path = match local_file(&state, path).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match serve::file(&path, &entity, req.headers()).await {
         Some(r) => r,
         None => {
             tracing::error!(path = %path.display(), "image file missing on disk");
@@ -195,8 +216,9 @@ async fn science_download(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let Some(path) = stored_path(&state.data_dir, &row.stored_path) else {
-        return not_found();
+    let path = match local_file(&state, &row.stored_path).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let entity = Entity {
         file_name: &row.file_name,

@@ -49,7 +49,11 @@ pub async fn image_inputs(
         Some(b) => find(b).await.map_err(|e| e.to_string())?,
         None => None,
     };
-    let fits_path = files.fits_path.clone();
+    let fits_path = state
+        .storage
+        .local_path(&files.fits_path)
+        .await
+        .map_err(|e| e.to_string())?;
     let keys =
         tokio::task::spawn_blocking(move || domain::output::fits_map::read_map_keys(&fits_path))
             .await

@@ -63,6 +63,8 @@ impl Write for ChannelWriter {
 struct Entry {
     row: image::Model,
     files: Arc<super::ImageFiles>,
+    /// The FITS file on this process's disk.
+    fits_local: std::path::PathBuf,
 }
 
 fn manifest_csv(entries: &[Entry], links: &super::Links) -> Result<Vec<u8>, csv::Error> {
@@ -113,7 +115,7 @@ fn write_zip(
     z.write_all(&manifest)?;
     for e in &entries {
         z.start_file(e.files.fits_name.as_str(), opts)?;
-        let mut f = std::fs::File::open(&e.files.fits_path)?;
+        let mut f = std::fs::File::open(&e.fits_local)?;
         std::io::copy(&mut f, &mut z)?;
     }
     let mut inner = z.finish()?;
@@ -172,9 +174,16 @@ pub async fn images_zip(
         let Some(files) = cache.get(&state, *u).await else {
             return not_found();
         };
+        // Every file on this disk before the stream starts (fetched from S3 storage when
+        // needed), so that a missing one is a 404/503, not a truncated archive.
+        let fits_local = match super::local_file(&state, &files.fits_path).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
         entries.push(Entry {
             row: row.clone(),
             files,
+            fits_local,
         });
     }
     let manifest = match manifest_csv(&entries, &state.links) {

@@ -184,7 +184,11 @@ impl ScienceFile {
             .into());
         }
         let cache = ctx.data::<LightCurveCache>()?;
-        let path = st.data_dir.join(&self.stored_path);
+        let path = st
+            .storage
+            .local_path(&self.stored_path)
+            .await
+            .map_err(|e| ApiError::Internal(format!("light curve of {}: {e}", self.stored_path)))?;
         let lc = cache
             .get_or_compute(&path, &self.sha256, bands, bin_seconds)
             .await?;

@@ -444,7 +444,7 @@ impl ReconstructionMutation {
         let st = ctx.data::<AppState>()?;
         let caller = authn(ctx).caller()?;
         let inp = input.into_job_input()?;
-        let req = jobs::reconstruction::prepare(&st.db, &st.data_dir, &st.files, &st.limits, &inp)
+        let req = jobs::reconstruction::prepare(&st.db, &st.storage, &st.files, &st.limits, &inp)
             .await
             .map_err(ApiError::from)?;
         let (row, _) = jobs::reconstruction::submit(

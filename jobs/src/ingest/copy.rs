@@ -7,15 +7,13 @@ use super::IngestRejection;
 use super::classify::sha256_file;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where a file was stored.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredCopy {
     /// Path relative to the data directory, `/`-separated.
     pub relative: String,
-    /// Absolute path.
-    pub absolute: PathBuf,
     /// True when this call created the file (so a failed registration removes it).
     pub created: bool,
 }
@@ -25,6 +23,26 @@ fn io_reject(what: &str, path: &Path, e: std::io::Error) -> IngestRejection {
         code: "storage_error",
         reason: format!("cannot {what} {}: {e}", path.display()),
     }
+}
+
+/// The names a copy may get, in order: the file's own name, then
+/// `<stem>.<first 16 hex of sha256>.<ext>`.
+pub(crate) fn candidate_names(file_name: &str, sha256: &str) -> [String; 2] {
+    let alt_name = match file_name.split_once('.') {
+        Some((stem, ext)) => format!("{stem}.{}.{ext}", &sha256[..16.min(sha256.len())]),
+        None => format!("{file_name}.{}", &sha256[..16.min(sha256.len())]),
+    };
+    [file_name.to_string(), alt_name]
+}
+
+/// `rel_dir/name`, `/`-separated (the form the database stores).
+pub(crate) fn relative(rel_dir: &Path, name: &str) -> String {
+    let mut parts: Vec<String> = rel_dir
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.push(name.to_string());
+    parts.join("/")
 }
 
 /// Copies `source` (whose SHA-256 is `sha256`) to `data_dir/rel_dir/file_name`. An existing
@@ -39,18 +57,8 @@ pub(crate) fn store_copy(
 ) -> Result<StoredCopy, IngestRejection> {
     let dir = data_dir.join(rel_dir);
     std::fs::create_dir_all(&dir).map_err(|e| io_reject("create the directory", &dir, e))?;
-    let alt_name = match file_name.split_once('.') {
-        Some((stem, ext)) => format!("{stem}.{}.{ext}", &sha256[..16.min(sha256.len())]),
-        None => format!("{file_name}.{}", &sha256[..16.min(sha256.len())]),
-    };
-    let rel_str = |name: &str| {
-        let mut parts: Vec<String> = rel_dir
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        parts.push(name.to_string());
-        parts.join("/")
-    };
+    let [_, alt_name] = candidate_names(file_name, sha256);
+    let rel_str = |name: &str| relative(rel_dir, name);
     for name in [file_name, alt_name.as_str()] {
         let target = dir.join(name);
         if target.exists() {
@@ -58,7 +66,6 @@ pub(crate) fn store_copy(
             if existing == sha256 {
                 return Ok(StoredCopy {
                     relative: rel_str(name),
-                    absolute: target,
                     created: false,
                 });
             }
@@ -67,7 +74,6 @@ pub(crate) fn store_copy(
         copy_atomically(source, &target, sha256)?;
         return Ok(StoredCopy {
             relative: rel_str(name),
-            absolute: target,
             created: true,
         });
     }

@@ -20,6 +20,7 @@ mod register;
 pub use link::{link_files_to_flare, link_flares_to_file};
 pub use register::FLARE_LIST_SOURCE;
 
+use crate::storage::Storage;
 use classify::Prepared;
 use sea_orm::DatabaseConnection;
 use std::path::{Path, PathBuf};
@@ -169,18 +170,22 @@ impl IngestReport {
 #[derive(Debug, Clone)]
 pub struct Ingestor {
     db: DatabaseConnection,
-    data_dir: PathBuf,
+    storage: Storage,
 }
 
 impl Ingestor {
-    /// An ingestor writing rows to `db` and copies under `data_dir/files/`.
-    pub fn new(db: DatabaseConnection, data_dir: PathBuf) -> Self {
-        Self { db, data_dir }
+    /// An ingestor writing rows to `db` and copies under `files/` of `storage` (a data
+    /// directory path means the local backend).
+    pub fn new(db: DatabaseConnection, storage: impl Into<Storage>) -> Self {
+        Self {
+            db,
+            storage: storage.into(),
+        }
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+        self.storage.data_dir()
     }
 
     /// Ingests one file (FITS or flare-list CSV). Never panics on bad input.
@@ -238,7 +243,7 @@ impl Ingestor {
     ) -> IngestOutcome {
         let result = match prepared {
             Err(r) => Err(r),
-            Ok(Prepared::File(f)) => register::register_file(&self.db, &self.data_dir, &f).await,
+            Ok(Prepared::File(f)) => register::register_file(&self.db, &self.storage, &f).await,
             Ok(Prepared::FlareList(l)) => register::register_flare_list(&self.db, &l).await,
         };
         if let Err(r) = &result {

@@ -2,17 +2,17 @@
 //! version bookkeeping, the flare links) and one per flare list (flare upserts and links).
 
 use super::classify::{PreparedFile, PreparedList};
-use super::copy::store_copy;
+use super::copy::{candidate_names, relative, store_copy};
 use super::link::{link_files_to_flare, link_flares_to_file};
 use super::{IngestRejection, IngestStatus, Ingested, ProductKind};
 use crate::kinds::LocationSource;
+use crate::storage::{Storage, StorageError};
 use crate::store::entities::{flare, science_file};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
-use std::path::Path;
 
 /// `source` of flares imported from a list.
 pub const FLARE_LIST_SOURCE: &str = "flare_list";
@@ -51,19 +51,42 @@ fn already(row: &science_file::Model) -> Ingested {
     }
 }
 
-/// Copies and registers a classified FITS file.
+fn storage_reject(e: StorageError) -> IngestRejection {
+    IngestRejection {
+        code: "storage_error",
+        reason: format!("storage error: {e}"),
+    }
+}
+
+/// Copies and registers a classified FITS file: the copy is written to the data directory,
+/// published to the shared storage, and only then is the row inserted. A failed insert
+/// removes what this call created (local copy and object), unless a concurrent ingest of the
+/// same bytes stored its row on that very file.
 pub(crate) async fn register_file(
     db: &DatabaseConnection,
-    data_dir: &Path,
+    storage: &Storage,
     p: &PreparedFile,
 ) -> Result<Ingested, IngestRejection> {
     if let Some(row) = by_sha(db, &p.sha256).await.map_err(db_reject)? {
         return Ok(already(&row));
     }
+    if storage.remote_url().is_some() {
+        // Another process may have stored a file of that name: bring it here, so that the
+        // name checks of the copy see it (and never overwrite its object).
+        for name in candidate_names(&p.file_name, &p.sha256) {
+            match storage
+                .local_path(&relative(&p.relative_dir(), &name))
+                .await
+            {
+                Ok(_) | Err(StorageError::NotFound(_)) => {}
+                Err(e) => return Err(storage_reject(e)),
+            }
+        }
+    }
     let copy = {
         let (source, data_dir, rel_dir, name, sha) = (
             p.source.clone(),
-            data_dir.to_path_buf(),
+            storage.data_dir().to_path_buf(),
             p.relative_dir(),
             p.file_name.clone(),
             p.sha256.clone(),
@@ -72,16 +95,42 @@ pub(crate) async fn register_file(
             .await
             .map_err(join_reject)??
     };
-    match insert_row(db, p, &copy.relative).await {
-        Ok(done) => Ok(done),
+    let published = match storage.publish(&copy.relative).await {
+        Ok(created) => created,
         Err(e) => {
             if copy.created {
-                let _ = tokio::fs::remove_file(&copy.absolute).await;
+                let _ = storage.remove_local(&copy.relative).await;
             }
+            return Err(storage_reject(e));
+        }
+    };
+    let cleanup = || async {
+        if published {
+            storage.discard(&copy.relative).await;
+        } else if copy.created {
+            let _ = storage.remove_local(&copy.relative).await;
+        }
+    };
+    match insert_row(db, p, &copy.relative).await {
+        Ok(done) => {
+            if done.status == IngestStatus::AlreadyPresent
+                && let Some(id) = done.science_file_id
+                && let Ok(Some(row)) = science_file::Entity::find_by_id(id).one(db).await
+                && row.stored_path != copy.relative
+            {
+                cleanup().await;
+            }
+            Ok(done)
+        }
+        Err(e) => {
             // A concurrent ingest of the same bytes won the race: that is not an error.
             if let Ok(Some(row)) = by_sha(db, &p.sha256).await {
+                if row.stored_path != copy.relative {
+                    cleanup().await;
+                }
                 return Ok(already(&row));
             }
+            cleanup().await;
             Err(db_reject(e))
         }
     }

@@ -8,6 +8,7 @@
 
 use super::render::{BoxInput, render_box};
 use crate::kinds::ImageKind;
+use crate::storage::Storage;
 use crate::store::entities::{image, science_file};
 use crate::worker::JobFailure;
 use chrono::Utc;
@@ -122,12 +123,13 @@ impl BoxSpec {
 }
 
 /// Images one box with every algorithm of `spec` and stores each finished image as an
-/// `images` row (files under `data_dir`). Database faults are transient failures (the files
-/// not yet recorded by a row are removed first, so a retry leaves none behind); a box or
-/// algorithm that cannot be imaged is reported in the outcome, not as an error.
+/// `images` row (files written under the data directory and published to `storage` before
+/// the row is inserted). Database and storage faults are transient failures, after which no
+/// file of this call is left without a row; a box or algorithm that cannot be imaged is
+/// reported in the outcome, not as an error.
 pub async fn image_box(
     db: &DatabaseConnection,
-    data_dir: &Path,
+    storage: &Storage,
     spec: &BoxSpec,
 ) -> Result<BoxOutcome, JobFailure> {
     let wanted: HashMap<Algorithm, String> = spec
@@ -150,7 +152,7 @@ pub async fn image_box(
         .collect();
     let owned = spec.clone();
     let ids_owned = image_ids.clone();
-    let data_dir_owned = data_dir.to_path_buf();
+    let data_dir_owned = storage.data_dir().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         let s = &owned;
         render_box(&BoxInput {
@@ -188,9 +190,27 @@ pub async fn image_box(
         code: "INTERNAL".into(),
         message: e.to_string(),
     })?;
+    // Every product is published before any row points at it; the files of this call that
+    // no row owns yet are removed everywhere when something fails on the way.
+    let mut unowned: Vec<String> = out
+        .results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|p| [p.fits_rel.clone(), p.png_rel.clone()])
+        .collect();
+    let discard_all = |rels: Vec<String>| async move {
+        for rel in rels {
+            storage.discard(&rel).await;
+        }
+    };
+    for rel in unowned.clone() {
+        if let Err(e) = storage.publish(&rel).await {
+            discard_all(unowned).await;
+            return Err(transient(e));
+        }
+    }
     let mut results = Vec::with_capacity(out.results.len());
-    let mut pending = out.results.into_iter();
-    while let Some((alg, result)) = pending.next() {
+    for (alg, result) in out.results {
         let p = match result {
             Ok(p) => p,
             Err(reason) => {
@@ -198,6 +218,7 @@ pub async fn image_box(
                 continue;
             }
         };
+        unowned.retain(|r| r != &p.fits_rel && r != &p.png_rel);
         let row = image::ActiveModel {
             public_id: Set(image_ids[&alg]),
             kind: Set(spec.owner.kind.as_str().into()),
@@ -240,17 +261,8 @@ pub async fn image_box(
             match crate::store::insert_or_ignore(db, row, [image::Column::DedupKey]).await {
                 Ok(n) => n,
                 Err(e) => {
-                    // The job will be retried and write new files: these would belong to no row.
-                    for rel in [&p.fits_rel, &p.png_rel] {
-                        let _ = std::fs::remove_file(data_dir.join(rel));
-                    }
-                    for (_, rest) in pending {
-                        if let Ok(q) = rest {
-                            for rel in [&q.fits_rel, &q.png_rel] {
-                                let _ = std::fs::remove_file(data_dir.join(rel));
-                            }
-                        }
-                    }
+                    unowned.extend([p.fits_rel.clone(), p.png_rel.clone()]);
+                    discard_all(unowned).await;
                     return Err(transient(e));
                 }
             };
@@ -258,18 +270,21 @@ pub async fn image_box(
             // Another worker stored this image first: its row points at its own files, so
             // ours belong to no row.
             for rel in [&p.fits_rel, &p.png_rel] {
-                let _ = std::fs::remove_file(data_dir.join(rel));
+                storage.discard(rel).await;
             }
         } else if spec.owner.kind == ImageKind::Preview {
-            let stored = image::Entity::find()
+            let superseded = match image::Entity::find()
                 .filter(image::Column::PublicId.eq(image_ids[&alg]))
                 .one(db)
                 .await
-                .map_err(transient)?;
-            if let Some(new) = stored {
-                super::supersede::supersede_older(db, &new)
-                    .await
-                    .map_err(transient)?;
+            {
+                Ok(Some(new)) => super::supersede::supersede_older(db, &new).await,
+                Ok(None) => Ok(0),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = superseded {
+                discard_all(unowned).await;
+                return Err(transient(e));
             }
         }
         results.push((alg, Ok(())));
@@ -277,31 +292,38 @@ pub async fn image_box(
     Ok(BoxOutcome::Imaged(results))
 }
 
-/// Removes the files under `data_dir/rel_dir` that no `images` row names: what an attempt
-/// killed between writing its products and recording them left behind. Only for a directory
-/// that one job owns (a user job's `jobs/<id>/`), run by the worker holding that job.
+/// Removes the products under `rel_dir` that no `images` row names, from the local data
+/// directory and from object storage: what an attempt killed between writing its products and
+/// recording them left behind. Only for a directory that one job owns (a user job's
+/// `jobs/<id>/`), run by the worker holding that job.
 pub async fn sweep_unrecorded_products(
     db: &DatabaseConnection,
-    data_dir: &Path,
+    storage: &Storage,
     rel_dir: &Path,
 ) -> Result<usize, JobFailure> {
-    let dir = data_dir.join(rel_dir);
-    let names: Vec<String> = match std::fs::read_dir(&dir) {
+    let prefix = rel_dir.to_string_lossy().replace('\\', "/");
+    let dir = storage.data_dir().join(rel_dir);
+    let mut rels: std::collections::BTreeSet<String> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.'))
+            .map(|n| format!("{prefix}/{n}"))
             .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(e) => return Err(transient(format!("cannot list {}: {e}", dir.display()))),
     };
-    if names.is_empty() {
+    rels.extend(
+        storage
+            .list_objects_under(&prefix)
+            .await
+            .map_err(transient)?,
+    );
+    if rels.is_empty() {
         return Ok(0);
     }
-    let rels: Vec<String> = names
-        .iter()
-        .map(|n| rel_dir.join(n).to_string_lossy().replace('\\', "/"))
-        .collect();
+    let rels: Vec<String> = rels.into_iter().collect();
     let recorded: std::collections::HashSet<String> = image::Entity::find()
         .filter(
             sea_orm::Condition::any()
@@ -316,11 +338,10 @@ pub async fn sweep_unrecorded_products(
         .flatten()
         .collect();
     let mut removed = 0;
-    for (name, rel) in names.iter().zip(&rels) {
-        if !recorded.contains(rel) && std::fs::remove_file(dir.join(name)).is_ok() {
-            tracing::warn!(file = %rel, "removed a product no image row names (an interrupted attempt)");
-            removed += 1;
-        }
+    for rel in rels.iter().filter(|r| !recorded.contains(*r)) {
+        storage.delete(rel).await.map_err(transient)?;
+        tracing::warn!(file = %rel, "removed a product no image row names (an interrupted attempt)");
+        removed += 1;
     }
     Ok(removed)
 }

@@ -3,6 +3,7 @@
 //! background file, the aspect solution and the flare location (map centre).
 
 use crate::kinds::ProductKind;
+use crate::storage::{Storage, StorageError};
 use crate::store::entities::science_file;
 use crate::worker::JobFailure;
 use domain::aspect::{AspectFile, AspectSolution};
@@ -15,7 +16,7 @@ use domain::workflow::{DEFAULT_WINDOW_HALF_SECONDS, LOCATION_BAND_KEV};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Files read once per job, whatever the number of flares and boxes that use them.
@@ -53,12 +54,28 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| bad("INTERNAL", format!("computation aborted: {e}")))
 }
 
+/// The stored file of `row` on disk (downloaded from the shared storage when this process
+/// has no copy yet). An unreachable store is a transient failure (the job is retried); a
+/// file that is nowhere is bad input.
+pub async fn stored_file(
+    storage: &Storage,
+    row: &science_file::Model,
+) -> Result<PathBuf, JobFailure> {
+    storage
+        .local_path(&row.stored_path)
+        .await
+        .map_err(|e| match e {
+            StorageError::Remote { .. } | StorageError::Io { .. } => transient(e),
+            _ => bad("FILE_MISSING", format!("{}: {e}", row.file_name)),
+        })
+}
+
 /// Reads the pixel data of a stored science file off the async runtime.
 pub async fn read_pixel_data(
-    data_dir: &Path,
+    storage: &Storage,
     file: &science_file::Model,
 ) -> Result<PixelData, JobFailure> {
-    let path = data_dir.join(&file.stored_path);
+    let path = stored_file(storage, file).await?;
     let name = file.file_name.clone();
     blocking(move || PixelData::read(&path))
         .await?
@@ -81,7 +98,7 @@ pub async fn background_files(
 /// same ELUT period), read once per job.
 pub async fn background_for(
     db: &DatabaseConnection,
-    data_dir: &Path,
+    storage: &Storage,
     loaded: &mut Loaded,
     range: &TimeRange,
     max_days: f64,
@@ -103,20 +120,22 @@ pub async fn background_for(
     let Some(row) = rows.into_iter().find(|r| r.id == id) else {
         return Ok((None, None, choice));
     };
-    load_background(data_dir, loaded, row, choice).await
+    load_background(storage, loaded, row, choice).await
 }
 
 /// Reads a chosen background file (once per job); an unreadable file becomes "no
 /// background" with the reason.
 pub async fn load_background(
-    data_dir: &Path,
+    storage: &Storage,
     loaded: &mut Loaded,
     row: science_file::Model,
     choice: BackgroundChoice,
 ) -> Result<ChosenBackground, JobFailure> {
     if let Entry::Vacant(slot) = loaded.backgrounds.entry(row.id) {
-        slot.insert(match read_pixel_data(data_dir, &row).await {
+        slot.insert(match read_pixel_data(storage, &row).await {
             Ok(d) => Ok(Arc::new(d)),
+            // Storage out of reach: retry the job rather than image without background.
+            Err(e @ JobFailure::Transient(_)) => return Err(e),
             Err(e) => Err(e.to_string()),
         });
     }
@@ -146,7 +165,7 @@ pub async fn aspect_files(db: &DatabaseConnection) -> Result<Vec<science_file::M
 /// Pointing and roll over `window`: from the aspect file covering its middle (read once
 /// per job), else an explicit assumption that the products say.
 pub async fn aspect_at(
-    data_dir: &Path,
+    storage: &Storage,
     loaded: &mut Loaded,
     aspects: &[science_file::Model],
     sci: &Arc<PixelData>,
@@ -162,9 +181,14 @@ pub async fn aspect_at(
         ));
     };
     if let Entry::Vacant(slot) = loaded.aspects.entry(row.id) {
-        let path = data_dir.join(&row.stored_path);
-        let read = blocking(move || AspectFile::read(&path)).await?;
-        slot.insert(read.map(Arc::new).map_err(|e| e.to_string()));
+        let read = match stored_file(storage, row).await {
+            Ok(path) => blocking(move || AspectFile::read(&path))
+                .await?
+                .map_err(|e| e.to_string()),
+            Err(e @ JobFailure::Transient(_)) => return Err(e),
+            Err(e) => Err(e.to_string()),
+        };
+        slot.insert(read.map(Arc::new));
     }
     let solved = match &loaded.aspects[&row.id] {
         Ok(file) => file.solution(window).map_err(|e| e.to_string()),
@@ -194,7 +218,7 @@ pub struct FlareCenter {
 /// ±[`DEFAULT_WINDOW_HALF_SECONDS`] around the peak in [`LOCATION_BAND_KEV`]. The inner `Err`
 /// is a reason the flare cannot be located.
 pub async fn flare_center(
-    data_dir: &Path,
+    storage: &Storage,
     flare: &FlareWindow,
     listed_hpc_arcsec: Option<[f64; 2]>,
     sci: &Arc<PixelData>,
@@ -214,7 +238,7 @@ pub async fn flare_center(
         Ok(w) => w,
         Err(e) => return Ok(Err(format!("no location window: {e}"))),
     };
-    let aspect = aspect_at(data_dir, loaded, aspects, sci, &window).await?;
+    let aspect = aspect_at(storage, loaded, aspects, sci, &window).await?;
     if let Some(hpc) = listed_hpc_arcsec {
         return Ok(Ok(FlareCenter {
             stix_arcsec: aspect.attitude().hpc_to_stix(hpc),

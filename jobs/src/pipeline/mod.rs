@@ -14,6 +14,7 @@ pub mod supersede;
 use crate::ingest::FLARE_LIST_SOURCE;
 use crate::kinds::{ImageKind, JobKind, LocationSource, ProductKind};
 use crate::queue::Queue;
+use crate::storage::Storage;
 use crate::store::entities::{flare, flare_science_file, preview_skip, science_file};
 use crate::submit::{NewJob, SubmitError, submit};
 use crate::worker::{JobFailure, Progress};
@@ -109,7 +110,7 @@ async fn queue_preview(
 #[derive(Clone)]
 pub struct PreviewRunner {
     db: DatabaseConnection,
-    data_dir: PathBuf,
+    storage: Storage,
 }
 
 fn bad(code: &str, message: impl Into<String>) -> JobFailure {
@@ -159,9 +160,13 @@ struct FlareCtx {
 }
 
 impl PreviewRunner {
-    /// A runner on this database and data directory.
-    pub fn new(db: DatabaseConnection, data_dir: PathBuf) -> Self {
-        Self { db, data_dir }
+    /// A runner on this database and storage (a data directory path means the local
+    /// backend).
+    pub fn new(db: DatabaseConnection, storage: impl Into<Storage>) -> Self {
+        Self {
+            db,
+            storage: storage.into(),
+        }
     }
 
     /// Runs one preview job to completion.
@@ -193,7 +198,7 @@ impl PreviewRunner {
             ));
         }
         progress.report("reading", 0, 0).await?;
-        let sci = Arc::new(read_pixel_data(&self.data_dir, &file).await?);
+        let sci = Arc::new(read_pixel_data(&self.storage, &file).await?);
 
         progress.report("planning", 0, 0).await?;
         let flares = self.flares_of(&file, &sci, &req.settings).await?;
@@ -205,7 +210,7 @@ impl PreviewRunner {
         for f in &flares {
             let bkg = background_for(
                 &self.db,
-                &self.data_dir,
+                &self.storage,
                 &mut loaded,
                 &f.window.range,
                 req.settings.background_max_days,
@@ -237,7 +242,8 @@ impl PreviewRunner {
         // A previous attempt killed mid-write may have left temporary files: remove them
         // (products are only ever renamed into place complete).
         let own_dir = self
-            .data_dir
+            .storage
+            .data_dir()
             .join("images")
             .join(file.request_uid.to_string());
         blocking(move || remove_partials(&own_dir)).await?;
@@ -263,7 +269,7 @@ impl PreviewRunner {
                 .zip(f.row.location_hpc_y_arcsec)
                 .map(|(x, y)| [x, y]);
             let center = match flare_center(
-                &self.data_dir,
+                &self.storage,
                 &f.window,
                 location,
                 &sci,
@@ -298,7 +304,7 @@ impl PreviewRunner {
             };
             for b in &plan.boxes {
                 let aspect =
-                    aspect_at(&self.data_dir, &mut loaded, &aspects, &sci, &b.actual).await?;
+                    aspect_at(&self.storage, &mut loaded, &aspects, &sci, &b.actual).await?;
                 let spec = preview_box(PreviewBox {
                     file: &file,
                     flare: f,
@@ -432,7 +438,7 @@ impl PreviewRunner {
         spec: &BoxSpec,
     ) -> Result<(), JobFailure> {
         let inputs = spec.policy_inputs.clone().unwrap_or_default();
-        match image_box(&self.db, &self.data_dir, spec).await? {
+        match image_box(&self.db, &self.storage, spec).await? {
             BoxOutcome::AlreadyStored => {}
             BoxOutcome::Unimageable(reason) => {
                 self.record_skip(

@@ -12,6 +12,7 @@ use crate::file_cache::FileCache;
 use crate::kinds::{JobKind, JobStatus, ProductKind};
 use crate::pipeline::inputs::background_files;
 use crate::queue::Queue;
+use crate::storage::Storage;
 use crate::store::entities::{reconstruction_job, science_file};
 use crate::submit::{NewJob, SubmitError};
 use domain::energy::EnergyBand;
@@ -24,7 +25,6 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 pub use runner::ReconstructionRunner;
 
@@ -214,7 +214,7 @@ async fn latest_file(
 /// the science (and background) file through `cache`. Nothing is written.
 pub async fn prepare(
     db: &DatabaseConnection,
-    data_dir: &Path,
+    storage: &Storage,
     cache: &FileCache,
     limits: &ReconstructionLimits,
     inp: &ReconstructionInput,
@@ -321,7 +321,7 @@ pub async fn prepare(
         .await?
         .unwrap_or(file);
     let sci = cache
-        .pixel_data(data_dir, &file)
+        .pixel_data(storage, &file)
         .await
         .map_err(|e| PrepareError::Internal(e.to_string()))?;
     let sel = select(&sci, &requested, &band).map_err(|e| match e {
@@ -401,7 +401,7 @@ pub async fn prepare(
                 )
                 .into());
             };
-            let data = cache.pixel_data(data_dir, &row).await.map_err(|e| {
+            let data = cache.pixel_data(storage, &row).await.map_err(|e| {
                 input(
                     "background.fileUid",
                     format!("background file {uid} cannot be read: {e}"),

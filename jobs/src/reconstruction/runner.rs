@@ -10,6 +10,7 @@ use crate::file_cache::FileCache;
 use crate::kinds::ImageKind;
 use crate::pipeline::boxes::{BoxOutcome, BoxOwner, BoxSpec, image_box, sweep_unrecorded_products};
 use crate::pipeline::inputs::{Loaded, aspect_files, blocking, flare_center};
+use crate::storage::Storage;
 use crate::store::entities::{flare, flare_science_file, reconstruction_job, science_file};
 use crate::worker::{JobFailure, Progress};
 use domain::aspect::{AspectFile, AspectSolution};
@@ -37,23 +38,23 @@ fn transient(e: impl std::fmt::Display) -> JobFailure {
 #[derive(Clone)]
 pub struct ReconstructionRunner {
     db: DatabaseConnection,
-    data_dir: PathBuf,
+    storage: Storage,
     cache: Arc<FileCache>,
     cancels: CancelFlags,
 }
 
 impl ReconstructionRunner {
-    /// A runner on this database and data directory, sharing the process's file cache and
-    /// cancel flags.
+    /// A runner on this database and storage (a data directory path means the local
+    /// backend), sharing the process's file cache and cancel flags.
     pub fn new(
         db: DatabaseConnection,
-        data_dir: PathBuf,
+        storage: impl Into<Storage>,
         cache: Arc<FileCache>,
         cancels: CancelFlags,
     ) -> Self {
         Self {
             db,
-            data_dir,
+            storage: storage.into(),
             cache,
             cancels,
         }
@@ -94,7 +95,7 @@ impl ReconstructionRunner {
             .await
             .map_err(transient)?
             .ok_or_else(|| bad("NOT_FOUND", "the science file is gone"))?;
-        let sci = self.cache.pixel_data(&self.data_dir, &file).await?;
+        let sci = self.cache.pixel_data(&self.storage, &file).await?;
         let background = match req.background.file_id {
             Some(id) => {
                 let row = science_file::Entity::find_by_id(id)
@@ -102,7 +103,7 @@ impl ReconstructionRunner {
                     .await
                     .map_err(transient)?
                     .ok_or_else(|| bad("NOT_FOUND", "the background file is gone"))?;
-                let data = self.cache.pixel_data(&self.data_dir, &row).await?;
+                let data = self.cache.pixel_data(&self.storage, &row).await?;
                 Some((row, data))
             }
             None => None,
@@ -174,8 +175,8 @@ impl ReconstructionRunner {
         progress.report("imaging", 0, n).await?;
         // A previous attempt of this job (its worker killed, the database lost) may have left
         // files that no row names; the job's directory is its own.
-        sweep_unrecorded_products(&self.db, &self.data_dir, &spec.rel_dir).await?;
-        let outcome = image_box(&self.db, &self.data_dir, &spec).await?;
+        sweep_unrecorded_products(&self.db, &self.storage, &spec.rel_dir).await?;
+        let outcome = image_box(&self.db, &self.storage, &spec).await?;
         match outcome {
             BoxOutcome::AlreadyStored => progress.report("done", n, n).await,
             BoxOutcome::Unimageable(reason) => Err(bad("UNIMAGEABLE", reason)),
@@ -218,8 +219,10 @@ impl ReconstructionRunner {
                 "no aspect file in the archive for this time",
             ));
         };
-        let solved = match self.cache.aspect_file(&self.data_dir, row).await {
+        let solved = match self.cache.aspect_file(&self.storage, row).await {
             Ok(f) => solve(&f, window),
+            // Storage out of reach: retry the job rather than assume a pointing.
+            Err(e @ JobFailure::Transient(_)) => return Err(e),
             Err(e) => Err(e.to_string()),
         };
         Ok(solved.unwrap_or_else(|e| {
@@ -288,7 +291,7 @@ impl ReconstructionRunner {
             }
             let mut loaded = Loaded::default();
             if let Ok(c) = flare_center(
-                &self.data_dir,
+                &self.storage,
                 &window,
                 listed,
                 sci,
