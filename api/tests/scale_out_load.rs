@@ -116,24 +116,10 @@ async fn client(base: String, index: usize, jobs: usize) -> BTreeMap<String, Vec
 
 /// Every file under `root/jobs` (recursively), as paths relative to `root` with `/`.
 fn job_files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    files_under(root, &root.join("jobs"), &mut out);
-    out
-}
-
-/// Every file under `dir` (recursively), as paths relative to `root` with `/`.
-fn files_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files_under(root, &p, out);
-        } else {
-            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
-        }
-    }
+    jobs::test_support::files_under(&root.join("jobs"))
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .collect()
 }
 
 /// The shared settings (a short lease, a quota fitting the load, the `storage` settings),

@@ -132,21 +132,6 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Storage
     move |source| StorageError::Io { what, path, source }
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 /// Parses `s3://bucket[/prefix]` into the bucket and the prefix (no slashes at its ends).
 pub fn parse_s3_url(url: &str) -> Result<(String, String), StorageError> {
     let rest = url.strip_prefix("s3://").ok_or_else(|| {
@@ -299,7 +284,7 @@ impl Storage {
                 // Someone published this name first: fine if it is the same file.
                 let ours = {
                     let p = path.clone();
-                    tokio::task::spawn_blocking(move || sha256_file(&p))
+                    tokio::task::spawn_blocking(move || crate::pipeline::render::sha256_file(&p))
                         .await
                         .map_err(|e| Self::remote_err(r, e))?
                         .map_err(io("cannot read", &path))?

@@ -132,7 +132,7 @@ async fn a_failed_insert_leaves_no_object_and_a_retry_publishes_once() {
         storage.list_objects().await.unwrap().is_empty(),
         "no orphan object"
     );
-    let local: Vec<_> = walk(&data_dir);
+    let local: Vec<_> = jobs::test_support::files_under(&data_dir);
     assert!(local.is_empty(), "no orphan local copy: {local:?}");
 
     // Without the fault the file is published once and its row points at the object.
@@ -160,23 +160,4 @@ async fn a_failed_insert_leaves_no_object_and_a_retry_publishes_once() {
     let other = s3.storage(other_dir.path(), "p");
     let path = other.local_path(&row.stored_path).await.unwrap();
     assert_eq!(sha256(&std::fs::read(path).unwrap()), row.sha256);
-}
-
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

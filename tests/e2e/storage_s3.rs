@@ -27,25 +27,6 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn walk(root: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 const LISTING: &str = "{ images(first: 100) { edges { node { id fitsSha256 fitsUrl pngUrl } } }
     scienceFiles(first: 100) { edges { node { fileName sha256 downloadUrl } } } }";
 
@@ -107,7 +88,7 @@ async fn s3_storage_shares_files_between_processes() {
     let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let app = spawn_app_with(&extra).await;
     assert!(
-        walk(&app.data_dir).is_empty(),
+        jobs::test_support::files_under(&app.data_dir).is_empty(),
         "a fresh, empty data directory"
     );
 
@@ -167,11 +148,11 @@ async fn s3_storage_shares_files_between_processes() {
     let mut extra2 = extra.clone();
     extra2.push(("STIX__WORKERS__CONCURRENCY", "0"));
     let second = spawn_app_on(tempfile::tempdir().unwrap(), &db_url, &extra2).await;
-    assert!(walk(&second.data_dir).is_empty());
+    assert!(jobs::test_support::files_under(&second.data_dir).is_empty());
     let n2 = check_downloads(&second, &png_sha).await;
     assert_eq!(n2, n);
     // It served them from copies fetched from the bucket.
-    let fetched = walk(&second.data_dir).len();
+    let fetched = jobs::test_support::files_under(&second.data_dir).len();
     assert_eq!(fetched, want.len(), "every file fetched once");
 
     // Readiness counts the bucket in.
