@@ -140,27 +140,16 @@ async fn check_consistent(db: &DatabaseConnection, data_dir: &Path, partials_all
         expected.push(fits);
         expected.push(png);
     }
-    let mut stack = vec![data_dir.join("images")];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
+    for p in jobs::test_support::files_under(&data_dir.join("images")) {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if partials_allowed && name.starts_with('.') && name.ends_with(".partial") {
             continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let name = p.file_name().unwrap().to_string_lossy().to_string();
-                if partials_allowed && name.starts_with('.') && name.ends_with(".partial") {
-                    continue;
-                }
-                assert!(
-                    name.ends_with(".fits") || name.ends_with(".png"),
-                    "a half-written file was left behind: {}",
-                    p.display()
-                );
-            }
         }
+        assert!(
+            name.ends_with(".fits") || name.ends_with(".png"),
+            "a half-written file was left behind: {}",
+            p.display()
+        );
     }
     rows.len() as u64
 }

@@ -71,23 +71,14 @@ fn sha256sum(path: &Path) -> String {
 
 /// Every file under `root` (relative path → bytes).
 fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).expect("under root").to_path_buf();
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
+    jobs::test_support::files_under(root)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(root).expect("under root").to_path_buf();
+            let bytes = std::fs::read(&p).expect("read");
+            (rel, bytes)
+        })
+        .collect()
 }
 
 /// What the file name says (A.1): kind, request UID / day, version 1.
