@@ -149,16 +149,16 @@ impl ResponseCache {
             return;
         }
         tokio::pin!(stop);
-        let mut rx = events.subscribe();
+        let mut rx = events.changes();
         let mut tick = tokio::time::interval(check.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seen: Option<i64> = None;
         loop {
             tokio::select! {
                 _ = &mut stop => return,
-                r = rx.recv() => match r {
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.invalidate(),
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                r = rx.changed() => match r {
+                    Ok(()) => self.invalidate(),
+                    Err(_) => return,
                 },
                 _ = tick.tick() => {
                     let now = archive_generation(&db).await;

@@ -8,7 +8,8 @@ pub mod postgres;
 
 use crate::kinds::JobStatus;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 /// One change of a job.
@@ -33,7 +34,8 @@ pub struct JobEvent {
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<JobEvent>,
-    remote: Option<std::sync::Arc<postgres::PgTransport>>,
+    changes: Arc<watch::Sender<u64>>,
+    remote: Option<Arc<postgres::PgTransport>>,
 }
 
 impl Default for EventBus {
@@ -46,7 +48,12 @@ impl EventBus {
     /// A bus that buffers up to `capacity` events for slow subscribers.
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
-        Self { tx, remote: None }
+        let (changes, _) = watch::channel(0);
+        Self {
+            tx,
+            changes: Arc::new(changes),
+            remote: None,
+        }
     }
 
     /// The bus for a database: in-process on SQLite; on PostgreSQL also across processes
@@ -63,10 +70,11 @@ impl EventBus {
                 db.clone(),
                 url.to_string(),
                 bus.tx.downgrade(),
+                bus.changes.clone(),
                 connect_timeout,
             )
             .await;
-            bus.remote = Some(std::sync::Arc::new(transport));
+            bus.remote = Some(Arc::new(transport));
         }
         bus
     }
@@ -88,10 +96,21 @@ impl EventBus {
             remote.publish(&event);
         }
         let _ = self.tx.send(event);
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A new subscription receiving every event published from now on.
+    ///
+    /// On PostgreSQL, while any subscription is open, this process reads the job row of every
+    /// event another process publishes (the notification carries only the id), so a caller
+    /// that needs to know only *that* jobs changed should use [`changes`](Self::changes).
     pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.tx.subscribe()
+    }
+
+    /// A counter that moves on every job event, of this process or (PostgreSQL) of another,
+    /// without reading any row: for wake-ups and cache invalidation.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 }

@@ -19,7 +19,6 @@ use sea_orm::{
 };
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast;
 
 /// How often a subscription looks for new images without being woken by an event.
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -81,7 +80,7 @@ struct Follow {
     db: DatabaseConnection,
     select: Select<image::Entity>,
     handled: Handled,
-    events: broadcast::Receiver<jobs::events::JobEvent>,
+    events: tokio::sync::watch::Receiver<u64>,
     tick: tokio::time::Interval,
     ready: VecDeque<Image>,
 }
@@ -93,8 +92,8 @@ impl Follow {
                 return Some((img, self));
             }
             tokio::select! {
-                r = self.events.recv() => {
-                    if matches!(r, Err(broadcast::error::RecvError::Closed)) {
+                r = self.events.changed() => {
+                    if r.is_err() {
                         return None;
                     }
                 }
@@ -145,7 +144,7 @@ impl LiveSubscription {
         let st = ctx.data::<AppState>()?;
         let scope = super::accounts::authn(ctx).image_scope();
         let select = image_query(&filter.unwrap_or_default(), scope)?;
-        let events = st.events.subscribe();
+        let events = st.events.changes();
         let last_id: Option<i64> = image::Entity::find()
             .select_only()
             .column_as(image::Column::Id.max(), "m")

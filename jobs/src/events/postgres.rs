@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
 /// The notification channel.
@@ -90,6 +90,7 @@ impl PgTransport {
         db: DatabaseConnection,
         url: String,
         local: broadcast::WeakSender<JobEvent>,
+        changes: Arc<watch::Sender<u64>>,
         connect_timeout: Duration,
     ) -> Self {
         let origin = format!("{}:{}", crate::worker::identity(), ulid::Ulid::generate());
@@ -116,6 +117,7 @@ impl PgTransport {
             url,
             origin: origin.clone(),
             local,
+            changes,
             seen: seen.clone(),
             listening: listening.clone(),
             connect_timeout,
@@ -192,6 +194,7 @@ struct Listener {
     url: String,
     origin: String,
     local: broadcast::WeakSender<JobEvent>,
+    changes: Arc<watch::Sender<u64>>,
     seen: Arc<Mutex<HashMap<Uuid, Seen>>>,
     listening: Arc<AtomicBool>,
     connect_timeout: Duration,
@@ -281,12 +284,17 @@ impl Listener {
             tracing::debug!(payload, "ignoring a notification that is not ours");
             return;
         };
-        // Our own notice (our subscribers had the event), or nobody here to tell.
+        // Our own notice: our subscribers had the event.
+        if notice.o == self.origin {
+            return;
+        }
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        // The row is read only for subscribers of the events themselves.
         let has_subscribers = self
             .local
             .upgrade()
             .is_some_and(|tx| tx.receiver_count() > 0);
-        if notice.o == self.origin || !has_subscribers {
+        if !has_subscribers {
             return;
         }
         match reconstruction_job::Entity::find()
@@ -312,6 +320,8 @@ impl Listener {
         for e in rows.iter().filter_map(event_of) {
             self.deliver(e);
         }
+        // Whatever changed while deaf, those following only the counter hear of it too.
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         Ok(())
     }
 }
