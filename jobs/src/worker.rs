@@ -58,12 +58,48 @@ pub struct Progress {
     db: DatabaseConnection,
     events: EventBus,
     job: reconstruction_job::Model,
+    conclusion: Arc<std::sync::Mutex<Option<Conclusion>>>,
+}
+
+/// The last stage and progress of a job that succeeded, written with its final status.
+#[derive(Debug, Clone, PartialEq)]
+struct Conclusion {
+    stage: String,
+    done: i32,
+    total: i32,
 }
 
 impl Progress {
     /// Progress reporting for `job` (the worker makes one per attempt).
     pub fn new(db: DatabaseConnection, events: EventBus, job: reconstruction_job::Model) -> Self {
-        Self { db, events, job }
+        Self {
+            db,
+            events,
+            job,
+            conclusion: Arc::default(),
+        }
+    }
+
+    /// Records the stage and progress a job ends with when it succeeds: written in the same
+    /// update (and event) as its `SUCCEEDED` status rather than as a progress step of its own.
+    /// Ignored when the job does not succeed.
+    pub fn conclude(&self, stage: &str, done: i32, total: i32) {
+        let mut c = self
+            .conclusion
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *c = Some(Conclusion {
+            stage: stage.to_string(),
+            done,
+            total,
+        });
+    }
+
+    fn conclusion(&self) -> Option<Conclusion> {
+        self.conclusion
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Records and publishes a stage and `done/total` progress.
@@ -189,10 +225,16 @@ async fn set_status(
     job: &reconstruction_job::Model,
     new_status: JobStatus,
     failure: Option<(&str, &str)>,
+    conclusion: Option<Conclusion>,
 ) -> Result<reconstruction_job::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let mut am = job.clone().into_active_model();
     am.status = Set(new_status.as_str().to_string());
+    if let Some(c) = conclusion {
+        am.stage = Set(Some(c.stage));
+        am.progress_done = Set(c.done);
+        am.progress_total = Set(c.total);
+    }
     am.updated_at = Set(now);
     if new_status.is_final() {
         am.finished_at = Set(Some(now));
@@ -217,6 +259,9 @@ async fn set_status(
     Ok(saved)
 }
 
+/// The stage of a job from its claim until its runner reports another.
+pub const FIRST_STAGE: &str = "reading";
+
 /// Claims a queued job for this attempt: `QUEUED → RUNNING` in one conditional update, so
 /// that of two deliveries of the same job only one runs it. `None`: not claimable (running
 /// elsewhere, finished or cancelled).
@@ -227,7 +272,8 @@ async fn claim(
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{ColumnTrait, QueryFilter};
     let now = Utc::now();
-    let res = reconstruction_job::Entity::update_many()
+    // One statement: the update returns the claimed row (PostgreSQL and SQLite `RETURNING`).
+    let job = reconstruction_job::Entity::update_many()
         .col_expr(
             reconstruction_job::Column::Status,
             Expr::value(JobStatus::Running.as_str()),
@@ -235,20 +281,19 @@ async fn claim(
         .col_expr(reconstruction_job::Column::StartedAt, Expr::value(now))
         .col_expr(reconstruction_job::Column::UpdatedAt, Expr::value(now))
         .col_expr(reconstruction_job::Column::Worker, Expr::value(identity()))
+        // Every job starts by reading its inputs; saying so here spares a progress write.
+        .col_expr(reconstruction_job::Column::Stage, Expr::value(FIRST_STAGE))
+        .col_expr(reconstruction_job::Column::ProgressDone, Expr::value(0))
+        .col_expr(reconstruction_job::Column::ProgressTotal, Expr::value(0))
         .col_expr(
             reconstruction_job::Column::Attempts,
             Expr::col(reconstruction_job::Column::Attempts).add(1),
         )
         .filter(reconstruction_job::Column::Id.eq(job_id))
         .filter(reconstruction_job::Column::Status.eq(JobStatus::Queued.as_str()))
-        .exec(&state.db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Ok(None);
-    }
-    let job = reconstruction_job::Entity::find_by_id(job_id)
-        .one(&state.db)
-        .await?;
+        .exec_with_returning(&state.db)
+        .await?
+        .pop();
     if let Some(j) = &job {
         state.events.publish(JobEvent {
             job_id: j.public_id,
@@ -323,11 +368,8 @@ pub async fn handle(
         return Ok(());
     };
 
-    let progress = Progress {
-        db: state.db.clone(),
-        events: state.events.clone(),
-        job: job.clone(),
-    };
+    let progress = Progress::new(state.db.clone(), state.events.clone(), job.clone());
+    let concluded = progress.clone();
     let runner = state.runner.clone();
     let job_for_run = job.clone();
     // While it runs, the job's row is touched well within `stale_after`, so that the reapers
@@ -341,21 +383,28 @@ pub async fn handle(
     // Run on its own task so that a panic is caught as a JoinError and recorded.
     let outcome = tokio::spawn(async move { runner.run(&job_for_run, progress).await }).await;
     heartbeat.abort();
-    let fresh = reconstruction_job::Entity::find_by_id(job.id)
-        .one(&state.db)
-        .await?
-        .unwrap_or(job);
+    // The final update names only the columns it sets and returns the whole row, so the
+    // claimed row (with this attempt's count) is all it needs.
+    let fresh = job;
     match outcome {
         Ok(Ok(())) => {
-            set_status(&state, &fresh, JobStatus::Succeeded, None).await?;
+            let conclusion = concluded.conclusion();
+            set_status(&state, &fresh, JobStatus::Succeeded, None, conclusion).await?;
         }
         Ok(Err(JobFailure::Cancelled)) => {
             tracing::info!(job = %fresh.public_id, "job cancelled while running");
-            set_status(&state, &fresh, JobStatus::Cancelled, None).await?;
+            set_status(&state, &fresh, JobStatus::Cancelled, None, None).await?;
         }
         Ok(Err(JobFailure::BadInput { code, message })) => {
             tracing::warn!(job = %fresh.public_id, %code, %message, "job failed on bad input");
-            set_status(&state, &fresh, JobStatus::Failed, Some((&code, &message))).await?;
+            set_status(
+                &state,
+                &fresh,
+                JobStatus::Failed,
+                Some((&code, &message)),
+                None,
+            )
+            .await?;
         }
         Ok(Err(JobFailure::Transient(message))) => {
             let n = attempt.current().max(fresh.attempts as usize);
@@ -366,6 +415,7 @@ pub async fn handle(
                     &fresh,
                     JobStatus::Failed,
                     Some(("TRANSIENT_EXHAUSTED", &message)),
+                    None,
                 )
                 .await?;
             } else {
@@ -375,6 +425,7 @@ pub async fn handle(
                     &fresh,
                     JobStatus::Queued,
                     Some(("TRANSIENT", &message)),
+                    None,
                 )
                 .await?;
                 state
@@ -395,6 +446,7 @@ pub async fn handle(
                 &fresh,
                 JobStatus::Failed,
                 Some(("INTERNAL", message)),
+                None,
             )
             .await?;
         }

@@ -197,7 +197,7 @@ impl PreviewRunner {
                 ),
             ));
         }
-        progress.report("reading", 0, 0).await?;
+        // (The claim set the stage to `reading`.)
         let sci = Arc::new(read_pixel_data(&self.storage, &file).await?);
 
         progress.report("planning", 0, 0).await?;

@@ -89,7 +89,7 @@ impl ReconstructionRunner {
         cancel: &Arc<std::sync::atomic::AtomicBool>,
     ) -> Result<(), JobFailure> {
         let n = req.algorithms.len() as i32;
-        progress.report("reading", 0, n).await?;
+        // (The claim set the stage to `reading`.)
         let file = science_file::Entity::find_by_id(req.science_file_id)
             .one(&self.db)
             .await
@@ -178,7 +178,10 @@ impl ReconstructionRunner {
         sweep_unrecorded_products(&self.db, &self.storage, &spec.rel_dir).await?;
         let outcome = image_box(&self.db, &self.storage, &spec).await?;
         match outcome {
-            BoxOutcome::AlreadyStored => progress.report("done", n, n).await,
+            BoxOutcome::AlreadyStored => {
+                progress.conclude("done", n, n);
+                Ok(())
+            }
             BoxOutcome::Unimageable(reason) => Err(bad("UNIMAGEABLE", reason)),
             BoxOutcome::Imaged(results) => {
                 let failed: Vec<String> = results
@@ -197,7 +200,8 @@ impl ReconstructionRunner {
                 } else {
                     format!("done; failed: {}", failed.join("; "))
                 };
-                progress.report(&stage, n, n).await
+                progress.conclude(&stage, n, n);
+                Ok(())
             }
         }
     }
