@@ -9,7 +9,7 @@ mod out_common;
 use domain::coords::Attitude;
 use domain::imaging::Reconstruction;
 use domain::output::OutputError;
-use domain::output::quicklook::{PlotRect, QuicklookOptions, write_quicklook_png};
+use domain::output::quicklook::{PlotRect, PngCompression, QuicklookOptions, write_quicklook_png};
 use out_common::*;
 use std::path::Path;
 
@@ -161,6 +161,26 @@ fn clean_quicklook_shows_the_peak_where_it_is_on_the_sky() {
         top_bar[0] > 240 && top_bar[1] > 240 && top_bar[2] < 190,
         "{top_bar:?}"
     );
+}
+
+/// The fast encoder (user jobs) draws the same pixels as the default one (previews); only the
+/// file size differs, and the default's file is the smaller.
+#[test]
+fn the_fast_encoder_writes_the_same_pixels() {
+    let rec = clean_reconstruction(129, 2.0, (40, 90));
+    let small = QuicklookOptions::default();
+    assert_eq!(small.png_compression, PngCompression::Smaller);
+    let fast = QuicklookOptions {
+        png_compression: PngCompression::Faster,
+        ..QuicklookOptions::default()
+    };
+    let (d1, a) = write("smaller.png", &rec, &small);
+    let (d2, b) = write("faster.png", &rec, &fast);
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    assert!(a.rgb == b.rgb, "the pixels differ");
+    let size = |d: &tempfile::TempDir, n: &str| std::fs::metadata(d.path().join(n)).unwrap().len();
+    let (s, f) = (size(&d1, "smaller.png"), size(&d2, "faster.png"));
+    assert!(s < f, "default {s} bytes, fast {f} bytes");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use domain::imaging::{Algorithm, Reconstruction};
 use domain::l1::PixelData;
 use domain::output::Provenance;
 use domain::output::fits_map::write_map_fits;
-use domain::output::quicklook::{QuicklookOptions, write_quicklook_png};
+use domain::output::quicklook::{PngCompression, QuicklookOptions, write_quicklook_png};
 use domain::quality::{Quality, QualityThresholds, assess};
 use domain::time_range::TimeRange;
 use domain::visfile::{VisFile, VisMeta};
@@ -181,6 +181,11 @@ fn write_one(
     let look = QuicklookOptions {
         flare_id: input.flare_label.clone(),
         quality: Some(quality.clone()),
+        // A user is waiting for their image; a preview is written once and served many times.
+        png_compression: match input.kind {
+            crate::kinds::ImageKind::User => PngCompression::Faster,
+            crate::kinds::ImageKind::Preview => PngCompression::Smaller,
+        },
         ..QuicklookOptions::default()
     };
     write_quicklook_png(&png_abs, rec, &vis.meta, &look).map_err(|e| e.to_string())?;
