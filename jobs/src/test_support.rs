@@ -172,23 +172,4 @@ impl Drop for MotoS3 {
     }
 }
 
-/// Every file under `root`, recursively (absolute paths, in no particular order); nothing when
-/// `root` does not exist.
-pub fn files_under(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
+pub use crate::storage::files_under;

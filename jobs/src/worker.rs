@@ -384,22 +384,21 @@ pub async fn handle(
     let outcome = tokio::spawn(async move { runner.run(&job_for_run, progress).await }).await;
     heartbeat.abort();
     // The final update names only the columns it sets and returns the whole row, so the
-    // claimed row (with this attempt's count) is all it needs.
-    let fresh = job;
+    // claimed row (with this attempt's count) is all it needs: no re-read.
     match outcome {
         Ok(Ok(())) => {
             let conclusion = concluded.conclusion();
-            set_status(&state, &fresh, JobStatus::Succeeded, None, conclusion).await?;
+            set_status(&state, &job, JobStatus::Succeeded, None, conclusion).await?;
         }
         Ok(Err(JobFailure::Cancelled)) => {
-            tracing::info!(job = %fresh.public_id, "job cancelled while running");
-            set_status(&state, &fresh, JobStatus::Cancelled, None, None).await?;
+            tracing::info!(job = %job.public_id, "job cancelled while running");
+            set_status(&state, &job, JobStatus::Cancelled, None, None).await?;
         }
         Ok(Err(JobFailure::BadInput { code, message })) => {
-            tracing::warn!(job = %fresh.public_id, %code, %message, "job failed on bad input");
+            tracing::warn!(job = %job.public_id, %code, %message, "job failed on bad input");
             set_status(
                 &state,
-                &fresh,
+                &job,
                 JobStatus::Failed,
                 Some((&code, &message)),
                 None,
@@ -407,22 +406,22 @@ pub async fn handle(
             .await?;
         }
         Ok(Err(JobFailure::Transient(message))) => {
-            let n = attempt.current().max(fresh.attempts as usize);
+            let n = attempt.current().max(job.attempts as usize);
             if n >= crate::queue::MAX_ATTEMPTS {
-                tracing::error!(job = %fresh.public_id, %message, "job failed after {n} attempts");
+                tracing::error!(job = %job.public_id, %message, "job failed after {n} attempts");
                 set_status(
                     &state,
-                    &fresh,
+                    &job,
                     JobStatus::Failed,
                     Some(("TRANSIENT_EXHAUSTED", &message)),
                     None,
                 )
                 .await?;
             } else {
-                tracing::warn!(job = %fresh.public_id, %message, "transient failure, retrying");
+                tracing::warn!(job = %job.public_id, %message, "transient failure, retrying");
                 set_status(
                     &state,
-                    &fresh,
+                    &job,
                     JobStatus::Queued,
                     Some(("TRANSIENT", &message)),
                     None,
@@ -430,7 +429,7 @@ pub async fn handle(
                 .await?;
                 state
                     .queue
-                    .push(QueueTask::for_job(fresh.id), Some(backoff(n)))
+                    .push(QueueTask::for_job(job.id), Some(backoff(n)))
                     .await?;
             }
         }
@@ -440,10 +439,10 @@ pub async fn handle(
             } else {
                 "the job was aborted"
             };
-            tracing::error!(job = %fresh.public_id, "{message}: {join}");
+            tracing::error!(job = %job.public_id, "{message}: {join}");
             set_status(
                 &state,
-                &fresh,
+                &job,
                 JobStatus::Failed,
                 Some(("INTERNAL", message)),
                 None,

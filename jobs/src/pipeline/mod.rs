@@ -126,23 +126,11 @@ fn transient(e: impl std::fmt::Display) -> JobFailure {
 
 /// Removes the `*.partial` temporary files under `dir` (recursively); returns how many.
 fn remove_partials(dir: &std::path::Path) -> usize {
-    let mut removed = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "partial")
-                && std::fs::remove_file(&p).is_ok()
-            {
-                removed += 1;
-            }
-        }
-    }
+    let removed = crate::storage::files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "partial"))
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count();
     if removed > 0 {
         tracing::info!(removed, dir = %dir.display(), "removed temporary files of an interrupted attempt");
     }
