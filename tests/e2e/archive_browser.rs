@@ -53,7 +53,13 @@ const ARCHIVE_SCENARIOS: [&str; 6] = [
 ];
 
 /// The scenarios of accounts and reconstructions.
-const ACCOUNT_SCENARIOS: [&str; 4] = ["signed_out", "reconstruct", "validation", "admin_jobs"];
+const ACCOUNT_SCENARIOS: [&str; 5] = [
+    "signed_out",
+    "leave_while_loading",
+    "reconstruct",
+    "validation",
+    "admin_jobs",
+];
 
 /// The browsers the scenarios of `tests/browser/archive.mjs` run in.
 #[derive(Clone, Copy, Debug)]

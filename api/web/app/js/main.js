@@ -37,6 +37,10 @@ function nav() {
   render(el, items);
 }
 
+/** Set when a navigation away from this page begins. */
+let leaving = false;
+addEventListener('beforeunload', () => { leaving = true; });
+
 async function start() {
   nav();
   const main = document.getElementById('main');
@@ -48,6 +52,10 @@ async function start() {
       const mod = await load();
       await mod.default(main, ...args(m));
     } catch (e) {
+      // Leaving the page (a link, Sign out) while it loads aborts its module import and
+      // requests, and Firefox rejects them before the page goes. Such a failure is not the
+      // page's: it is reported only if the page is still here a moment later.
+      if (leaving) await new Promise((resolve) => { setTimeout(resolve, 1000); });
       console.error(e);
       main.append(errorBox(e));
     }
