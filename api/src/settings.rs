@@ -138,6 +138,12 @@ pub struct WorkerSettings {
     /// A running job whose row has not changed for this many seconds is presumed orphaned
     /// (its worker died) and requeued.
     pub stale_after_seconds: u64,
+    /// Threads a process's jobs compute on (`STIX__WORKERS__COMPUTE_THREADS`): the parallel
+    /// parts of MEM and FWDFIT and the algorithms of one box. 0 (the default): one per job
+    /// slot, so a process uses `concurrency` cores and processes can be sized against a
+    /// machine's cores.
+    #[serde(default)]
+    pub compute_threads: usize,
     /// Where `stix-archive worker` serves `/healthz`, `/readyz` and `/metrics`
     /// (`STIX__WORKERS__OPS_BIND`, e.g. `0.0.0.0:9100`); none by default.
     #[serde(default)]
@@ -243,6 +249,7 @@ login_attempts_per_minute = 10
 [workers]
 concurrency = 2
 stale_after_seconds = 300
+compute_threads = 0
 max_active_jobs_per_user = 10
 
 [reconstruction]
@@ -354,6 +361,10 @@ mod tests {
         assert_eq!(s.server.bind, "127.0.0.1:8000");
         assert_eq!(s.server.public_url, "");
         assert!(s.database.url.starts_with("sqlite://./data/"));
+        assert_eq!(
+            s.workers.compute_threads, 0,
+            "one compute thread per job slot"
+        );
         let s = Settings::load_from(
             None,
             env(&[
@@ -363,6 +374,7 @@ mod tests {
                     "https://stix.example.org/archive/",
                 ),
                 ("STIX__WORKERS__CONCURRENCY", "5"),
+                ("STIX__WORKERS__COMPUTE_THREADS", "3"),
                 ("STIX__AUTH__JWT_SECRET", "s3cret"),
                 ("STIX__STORAGE__DATA_DIR", "/tmp/x"),
                 ("STIX__DATABASE__URL", "postgres://u@h/db"),
@@ -373,6 +385,7 @@ mod tests {
         assert_eq!(s.server.bind, "0.0.0.0:9000");
         assert_eq!(s.server.public_url, "https://stix.example.org/archive/");
         assert_eq!(s.workers.concurrency, 5);
+        assert_eq!(s.workers.compute_threads, 3);
         assert_eq!(s.auth.jwt_secret.expose_secret(), "s3cret");
         assert_eq!(s.storage.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(s.database.url, "postgres://u@h/db");

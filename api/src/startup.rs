@@ -88,6 +88,8 @@ pub struct Backend {
     pub state: AppState,
     /// See `WorkerSettings::stale_after_seconds`.
     pub stale_after: Duration,
+    /// See `WorkerSettings::compute_threads`.
+    pub compute_threads: usize,
 }
 
 impl Backend {
@@ -162,6 +164,7 @@ impl Backend {
                 preview: settings.preview.clone(),
             },
             stale_after: Duration::from_secs(settings.workers.stale_after_seconds.max(1)),
+            compute_threads: settings.workers.compute_threads,
         })
     }
 }
@@ -185,6 +188,7 @@ impl Backend {
             events: self.state.events.clone(),
             runner: Arc::new(self.runner()),
             stale_after: self.stale_after,
+            compute_threads: self.compute_threads,
         })
     }
 }

@@ -50,6 +50,32 @@ pub struct WorkerState {
     /// A `RUNNING` job not updated for this long is presumed orphaned (its worker died) and
     /// requeued. Running jobs update their row after every unit of work.
     pub stale_after: Duration,
+    /// Threads the jobs of this process compute on (see [`size_compute_pool`]); 0: one per
+    /// job slot, so that a process with `concurrency` slots uses that many cores.
+    pub compute_threads: usize,
+}
+
+/// Sizes the threads that the algorithms' parallel parts (MEM's and FWDFIT's inner loops, the
+/// algorithms of one box side by side) run on in this process: rayon's global pool. Returns
+/// the size in effect, which is `threads` unless the pool was already in use (it is sized
+/// once per process, on first use).
+///
+/// One thread per job slot makes `concurrency` the number of cores a worker process uses, so
+/// that processes can be sized against a machine's cores; otherwise every job of every
+/// process would spread over all of them.
+pub fn size_compute_pool(threads: usize) -> usize {
+    let threads = threads.max(1);
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("stix-compute-{i}"))
+        .build_global()
+    {
+        Ok(()) => threads,
+        Err(e) => {
+            tracing::debug!("the compute pool was already sized: {e}");
+            rayon::current_num_threads()
+        }
+    }
 }
 
 /// Progress reporting handed to a running job.
@@ -519,6 +545,11 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let name = format!("stix-worker-{}", ulid::Ulid::generate());
+    let compute_threads = size_compute_pool(match state.compute_threads {
+        0 => concurrency,
+        n => n,
+    });
+    tracing::info!(concurrency, compute_threads, "worker pool starting");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let shutdown = async move {
         shutdown.await;

@@ -97,6 +97,7 @@ async fn pool(stale_after: Duration) -> Pool {
         events: events.clone(),
         runner: Arc::new(Faulty),
         stale_after,
+        compute_threads: 0,
     });
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(run_pool(state, 1, Duration::from_secs(5), async move {
