@@ -26,7 +26,7 @@ use jobs::kinds::ImageKind;
 use jobs::pipeline::render::{BoxInput, render_box};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The M1.2 flare's L1 file in the repository's sample.
@@ -88,16 +88,19 @@ fn child(seconds: f64) -> usize {
 
 /// Runs `copies` children at once for `seconds`; the boxes per second of all together.
 fn run(exe: &Path, copies: usize, seconds: f64) -> f64 {
+    // All started before any is waited for, so that they run at the same time.
     let children: Vec<_> = (0..copies)
         .map(|_| {
             Command::new(exe)
                 .args(["--child", &seconds.to_string()])
-                .output()
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("a child starts")
         })
-        .collect::<Vec<_>>();
+        .collect();
     let mut total = 0usize;
     for c in children {
-        let out = c.expect("a child runs");
+        let out = c.wait_with_output().expect("a child runs");
         assert!(out.status.success(), "a child failed: {out:?}");
         total += String::from_utf8_lossy(&out.stdout)
             .trim()
