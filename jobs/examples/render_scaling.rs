@@ -32,16 +32,28 @@ use std::time::{Duration, Instant};
 /// The M1.2 flare's L1 file in the repository's sample.
 const L1: &str = "data/stix/l1/solo_L1_stix-sci-xray-cpd_20221111T111102-20221111T121212_V01_2211116471-54717.fits";
 
-/// The flare's position (helioprojective, arcsec) on the map centre, as the STIX flare list
-/// gives it (`data/stix/flare_reference_locations.csv`, flare 2211111136), rounded.
-const FLARE_HPC_ARCSEC: [f64; 2] = [825.0, 142.0];
+/// The repository's STIX flare list, and the flare of the M1.2 file in it: the map centre is
+/// its listed location, as for the worker's jobs.
+const FLARE_LIST: &str = "data/stix/flare_reference_locations.csv";
+const FLARE_ID: &str = "2211111136";
+
+/// The listed helioprojective location of [`FLARE_ID`], arcsec.
+fn flare_hpc_arcsec(root: &Path) -> [f64; 2] {
+    let text = std::fs::read_to_string(root.join(FLARE_LIST)).expect("the flare list reads");
+    domain::policy::flare_list::read_flare_list(&text)
+        .expect("the flare list parses")
+        .into_iter()
+        .find(|f| f.flare_id == FLARE_ID)
+        .and_then(|f| f.hpc_solo_arcsec)
+        .expect("the M1.2 flare has a listed location")
+}
 
 /// Renders boxes for `seconds` and returns how many.
 fn child(seconds: f64) -> usize {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let sci = PixelData::read(&root.join(L1)).expect("the sample L1 file reads");
     let aspect = AspectSolution::assumed(0.0, Some(sci.observer.rsun_arcsec), "benchmark");
-    let center = aspect.attitude().hpc_to_stix(FLARE_HPC_ARCSEC);
+    let center = aspect.attitude().hpc_to_stix(flare_hpc_arcsec(&root));
     let out = tempfile::tempdir().expect("a temporary directory");
     let params = ImagingParams::default();
     let algorithms = [Algorithm::Clean];
@@ -70,7 +82,7 @@ fn child(seconds: f64) -> usize {
             image_ids: &ids,
             provenance: Provenance::default(),
             calibration: CalibrationOptions::default(),
-            flare_label: Some("2211111136".into()),
+            flare_label: Some(FLARE_ID.into()),
             cancel: None,
             kind: ImageKind::User,
         })
