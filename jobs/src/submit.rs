@@ -7,7 +7,8 @@ use crate::queue::{Queue, QueueError, QueueTask};
 use crate::store::entities::reconstruction_job;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -70,9 +71,25 @@ pub type SubmitCheck<'c> = Box<
         + 'c,
 >;
 
+/// The advisory lock that serialises the submissions that could conflict on PostgreSQL: one
+/// owner's (the quota counts them all), else equal requests (by hash). Owners are positive
+/// keys, hashes negative; a collision only makes two submissions wait for each other.
+pub fn submission_lock_key(job: &NewJob, hash: &str) -> i64 {
+    match job.owner_id {
+        Some(owner) => owner,
+        None => {
+            let mut first = [0u8; 8];
+            hex::decode_to_slice(&hash[..16], &mut first).unwrap_or_default();
+            i64::from_be_bytes(first) | i64::MIN
+        }
+    }
+}
+
 /// Like [`submit`], but in one write transaction: an equal job is returned as is; otherwise
 /// `check` (e.g. a per-user quota) decides before the row is inserted, so concurrent
-/// submissions cannot both pass it (SQLite serialises write transactions).
+/// submissions cannot both pass it: SQLite serialises write transactions, and on PostgreSQL
+/// (where they run side by side) the transaction first takes the advisory lock of
+/// [`submission_lock_key`].
 pub async fn submit_checked(
     db: &DatabaseConnection,
     queue: &Queue,
@@ -83,6 +100,16 @@ pub async fn submit_checked(
     let txn = crate::store::begin_write(db)
         .await
         .map_err(SubmitError::from)?;
+    if crate::store::engine(db) == crate::store::Engine::Postgres {
+        // Its own statement: the reads below must see what the lock's holder committed.
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [submission_lock_key(&job, &hash).into()],
+        ))
+        .await
+        .map_err(SubmitError::from)?;
+    }
     if let Some(existing) = reconstruction_job::Entity::find()
         .filter(reconstruction_job::Column::RequestHash.eq(hash.clone()))
         .filter(reconstruction_job::Column::Status.is_in([
@@ -150,5 +177,37 @@ pub async fn submit(
         Ok(r) => Ok(r),
         Err(CheckedSubmitError::Submit(e)) => Err(e),
         Err(CheckedSubmitError::Refused) => unreachable!("the check always passes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(owner_id: Option<i64>, k: u32) -> NewJob {
+        NewJob {
+            kind: JobKind::Preview,
+            request: serde_json::json!({ "k": k }),
+            science_file_id: None,
+            owner_id,
+        }
+    }
+
+    #[test]
+    fn an_owners_submissions_share_one_lock_and_owner_less_ones_lock_by_request() {
+        let (a, b) = (job(Some(7), 1), job(Some(7), 2));
+        assert_eq!(
+            submission_lock_key(&a, &request_hash(&a)),
+            submission_lock_key(&b, &request_hash(&b))
+        );
+        assert_eq!(submission_lock_key(&a, &request_hash(&a)), 7);
+        let (c, d) = (job(None, 1), job(None, 2));
+        let (kc, kd) = (
+            submission_lock_key(&c, &request_hash(&c)),
+            submission_lock_key(&d, &request_hash(&d)),
+        );
+        assert!(kc < 0 && kd < 0, "owner-less keys never meet an owner's");
+        assert_ne!(kc, kd, "different requests do not wait for each other");
+        assert_eq!(kc, submission_lock_key(&c, &request_hash(&c)));
     }
 }

@@ -628,6 +628,64 @@ async fn ten_users_submit_fifty_jobs_at_once() {
     app.stop().await;
 }
 
+/// Submissions that arrive together are decided one after another: a user's sixteen different
+/// requests at once get exactly the quota's three jobs, and eight copies of one request at once
+/// get one job. (On PostgreSQL, where transactions run side by side, this needs the
+/// submission's advisory lock.)
+#[tokio::test]
+async fn simultaneous_submissions_keep_the_quota_and_make_one_job_per_request() {
+    // No workers: accepted jobs stay active, so the quota is exact.
+    let app = spawn_app_with(&[
+        ("STIX__WORKERS__CONCURRENCY", "0"),
+        ("STIX__WORKERS__MAX_ACTIVE_JOBS_PER_USER", "3"),
+    ])
+    .await;
+    ingest_m12(&app).await;
+    let frank = register(&app, "frank").await;
+    let gina = register(&app, "gina").await;
+    let submit = |token: String, input: Value| {
+        let app = &app;
+        async move { gql(app, Some(&token), SUBMIT, json!({ "i": input })).await }
+    };
+    let answers = futures::future::join_all(
+        (0..16u32).map(|k| submit(frank.clone(), m12_input(&["BP"], k, 65))),
+    )
+    .await;
+    let accepted = answers
+        .iter()
+        .filter(|v| v["data"]["submitReconstruction"]["id"].is_string())
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|v| code(v).as_deref() == Some("QUOTA_EXCEEDED"))
+        .count();
+    let outcomes: Vec<String> = answers
+        .iter()
+        .map(|v| code(v).unwrap_or_else(|| "accepted".into()))
+        .collect();
+    assert_eq!((accepted, refused), (3, 13), "{outcomes:?}");
+
+    let copies = futures::future::join_all(
+        (0..8).map(|_| submit(gina.clone(), m12_input(&["CLEAN"], 30, 65))),
+    )
+    .await;
+    let ids: std::collections::BTreeSet<&str> = copies
+        .iter()
+        .map(|v| {
+            v["data"]["submitReconstruction"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{v}"))
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "eight copies, one job: {ids:?}");
+    assert_eq!(
+        counts(&app).await,
+        (4, 4),
+        "four job rows, four queue tasks"
+    );
+    app.stop().await;
+}
+
 /// A user's reconstruction is theirs: other users and anonymous callers do not see it in any
 /// listing, and looking it up answers NOT_FOUND (or null for `node`); its owner and admins see it.
 #[tokio::test]
