@@ -8,7 +8,7 @@ use crate::routes;
 use crate::runner::ServiceRunner;
 use crate::settings::Settings;
 use crate::state::AppState;
-use jobs::events::EventBus;
+use jobs::events::{EventBus, Hearing};
 use jobs::queue::Queue;
 use jobs::worker::WorkerState;
 use poem::Server;
@@ -93,8 +93,9 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Checks the data directory, connects, migrates and sets up the queue.
-    pub async fn open(settings: &Settings) -> Result<Self, StartupError> {
+    /// Checks the data directory, connects, migrates and sets up the queue; on PostgreSQL
+    /// the process hears the job events of `hearing`.
+    pub async fn open(settings: &Settings, hearing: Hearing) -> Result<Self, StartupError> {
         crate::metrics::install();
         ensure_writable_dir(&settings.storage.data_dir)?;
         let storage = open_storage(settings).await?;
@@ -127,6 +128,7 @@ impl Backend {
             &db,
             &settings.database.url,
             Duration::from_secs(settings.database.connect_timeout_seconds),
+            hearing,
         )
         .await;
         use secrecy::ExposeSecret;
@@ -218,7 +220,7 @@ impl Application {
             .checked_secret()
             .map_err(StartupError::Config)?;
         crate::auth::password::warm_up();
-        let mut backend = Backend::open(settings).await?;
+        let mut backend = Backend::open(settings, Hearing::AllProcesses).await?;
         let worker_state = backend.worker_state();
         let acceptor = TcpListener::bind(settings.server.bind.clone())
             .into_acceptor()
@@ -342,7 +344,8 @@ pub async fn run_worker<F>(settings: &Settings, shutdown: F) -> Result<(), Start
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let backend = Backend::open(settings).await?;
+    // A worker process has no subscriber: it publishes its jobs' events, hears none.
+    let backend = Backend::open(settings, Hearing::ThisProcess).await?;
     let state = backend.worker_state();
     let concurrency = settings.workers.concurrency.max(1);
     let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);

@@ -150,6 +150,20 @@ async fn job_status_from_a_worker_process_reaches_a_subscriber_on_the_api_proces
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+    // Only the API process listens for job events: the worker process publishes them and has
+    // no subscriber to hear other processes' events for.
+    let listeners = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*)::bigint AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN %stix_events%'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(listeners, 1, "one listening connection: the API process's");
 
     // SIGTERM: both exit cleanly.
     for p in [worker, api] {

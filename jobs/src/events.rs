@@ -29,6 +29,18 @@ pub struct JobEvent {
     pub message: Option<String>,
 }
 
+/// Whose job events a process hears on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hearing {
+    /// Its own and every other process's: a process with subscribers (the API, `ingest
+    /// --wait`) keeps a listening connection.
+    AllProcesses,
+    /// Its own only: a process that only publishes (a worker process has no subscriber) opens
+    /// no listening connection, so the database does not deliver it every other process's
+    /// notifications for nothing.
+    ThisProcess,
+}
+
 /// Publishes job events to every subscriber in this process, and on PostgreSQL to those of
 /// every other process sharing the database.
 #[derive(Debug, Clone)]
@@ -56,13 +68,15 @@ impl EventBus {
         }
     }
 
-    /// The bus for a database: in-process on SQLite; on PostgreSQL also across processes
+    /// The bus for a database: in-process on SQLite; on PostgreSQL also across processes:
+    /// it always publishes to the others, and with [`Hearing::AllProcesses`] hears them too
     /// (`url` opens the dedicated listening connection; waits up to `connect_timeout` for it,
     /// and one attempt to reopen it after a loss gives up after that long).
     pub async fn for_database(
         db: &sea_orm::DatabaseConnection,
         url: &str,
         connect_timeout: std::time::Duration,
+        hearing: Hearing,
     ) -> Self {
         let mut bus = Self::default();
         if crate::store::engine(db) == crate::store::Engine::Postgres {
@@ -72,6 +86,7 @@ impl EventBus {
                 bus.tx.downgrade(),
                 bus.changes.clone(),
                 connect_timeout,
+                hearing,
             )
             .await;
             bus.remote = Some(Arc::new(transport));
@@ -84,8 +99,9 @@ impl EventBus {
         self.remote.is_some()
     }
 
-    /// True when this process hears every event: always in-process; on PostgreSQL while the
-    /// listening connection is up and has caught up after its last loss (`/readyz`).
+    /// True when this process hears every event it should: always in-process and when it
+    /// hears only itself; on PostgreSQL with [`Hearing::AllProcesses`] while the listening
+    /// connection is up and has caught up after its last loss (`/readyz`).
     pub fn is_listening(&self) -> bool {
         self.remote.as_ref().is_none_or(|r| r.is_listening())
     }

@@ -64,7 +64,9 @@ pub async fn ingest(
     wait: bool,
     json: bool,
 ) -> Result<(), String> {
-    let backend = Backend::open(settings).await.map_err(|e| e.to_string())?;
+    let backend = Backend::open(settings, jobs::events::Hearing::AllProcesses)
+        .await
+        .map_err(|e| e.to_string())?;
     let pb = bar(0, "ingest");
     let (report, jobs) = ingest_and_queue(
         &backend.state,

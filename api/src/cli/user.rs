@@ -54,7 +54,9 @@ fn read_password(from_stdin: bool) -> Result<String, String> {
 
 /// Runs a `user` subcommand against the configured archive.
 pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), String> {
-    let backend = Backend::open(settings).await.map_err(|e| e.to_string())?;
+    let backend = Backend::open(settings, jobs::events::Hearing::ThisProcess)
+        .await
+        .map_err(|e| e.to_string())?;
     let db = &backend.state.db;
     let row = match cmd {
         UserCommand::Create {

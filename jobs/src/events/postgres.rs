@@ -16,7 +16,7 @@
 //!   re-read that finds the state last published for that job publishes nothing, so
 //!   subscribers see each state once.
 
-use super::JobEvent;
+use super::{Hearing, JobEvent};
 use crate::kinds::JobStatus;
 use crate::store::entities::reconstruction_job;
 use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
@@ -83,15 +83,16 @@ pub(super) struct PgTransport {
 }
 
 impl PgTransport {
-    /// Starts the sender and the listener; returns once the listener is listening (or
-    /// `connect_timeout` passed: it keeps trying in the background). One attempt to open the
-    /// listening connection gives up after `connect_timeout`.
+    /// Starts the sender and, with [`Hearing::AllProcesses`], the listener; returns once the
+    /// listener is listening (or `connect_timeout` passed: it keeps trying in the background).
+    /// One attempt to open the listening connection gives up after `connect_timeout`.
     pub(super) async fn start(
         db: DatabaseConnection,
         url: String,
         local: broadcast::WeakSender<JobEvent>,
         changes: Arc<watch::Sender<u64>>,
         connect_timeout: Duration,
+        hearing: Hearing,
     ) -> Self {
         let origin = format!("{}:{}", crate::worker::identity(), ulid::Ulid::generate());
         let (to_send, mut rx) = mpsc::channel::<String>(SEND_BUFFER);
@@ -109,8 +110,18 @@ impl PgTransport {
             }
         });
         let seen: Arc<Mutex<HashMap<Uuid, Seen>>> = Arc::default();
-        let listening: Arc<AtomicBool> = Arc::default();
         let (stop, stopped) = oneshot::channel();
+        if hearing == Hearing::ThisProcess {
+            return Self {
+                origin,
+                to_send,
+                seen,
+                // Nothing to hear, so never deaf.
+                listening: Arc::new(AtomicBool::new(true)),
+                _stop: stop,
+            };
+        }
+        let listening: Arc<AtomicBool> = Arc::default();
         let (ready_tx, ready_rx) = oneshot::channel();
         let listener = Listener {
             db,
