@@ -724,3 +724,75 @@ async fn flare_list_imports_and_links_in_both_orders() {
     check_flares(&b.db).await;
     assert_eq!(links(&b.db).await, want);
 }
+
+/// A job reads only the aspect and background files it could use, not every one of a mission's
+/// archive, and this choice never changes what it picks: on the real files, the aspect files
+/// over the M1.2 flare's file are those of its day and the next (the day's margin), and the
+/// background chosen from the nearby files equals the one chosen from all of them, for search
+/// windows either side of the two 9 November backgrounds (1.95 and 2.04 days away).
+#[tokio::test]
+async fn jobs_read_only_the_aspect_and_background_files_near_them() {
+    use domain::policy::background::{BackgroundCandidate, choose_background};
+    use domain::time_range::TimeRange;
+    use jobs::pipeline::inputs::{aspect_files, background_files_near};
+    let a = archive().await;
+    let report = a.ingestor.ingest_paths(&[l1_dir()], |_, _, _| {}).await;
+    assert_eq!(report.rejected, 0, "{:?}", report.outcomes);
+
+    let all_aspects = aspect_files(&a.db, None).await.unwrap();
+    assert_eq!(all_aspects.len(), 4, "the four ephemeris files");
+    // The M1.2 flare file: 2022-11-11 11:11:02 to 12:12:12 (its name).
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let m12 = TimeRange::new(at("2022-11-11T11:11:02Z"), at("2022-11-11T12:12:12Z")).unwrap();
+    let days: BTreeSet<String> = aspect_files(&a.db, Some(&m12))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.file_name.split('_').nth(3).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        days,
+        BTreeSet::from(["20221111".to_string(), "20221112".to_string()]),
+        "the flare's day and the next (within a day of the file), not the 9th or the 13th"
+    );
+
+    let candidates = |rows: &[science_file::Model]| -> Vec<BackgroundCandidate> {
+        rows.iter()
+            .map(|r| BackgroundCandidate {
+                id: r.id.to_string(),
+                range: TimeRange::new(r.obs_start, r.obs_end).unwrap(),
+            })
+            .collect()
+    };
+    let every_background: Vec<science_file::Model> = rows(&a.db)
+        .await
+        .into_iter()
+        .filter(|r| r.product_kind == ProductKind::Background.as_str() && r.is_latest)
+        .collect();
+    assert_eq!(every_background.len(), 2, "the two 9 November backgrounds");
+    let mut chosen = 0;
+    for max_days in [0.0, 1.0, 1.9, 2.0, 2.1, 3.0, 400.0] {
+        let near = background_files_near(&a.db, &m12, max_days).await.unwrap();
+        assert_eq!(
+            choose_background(&m12, &candidates(&near), max_days),
+            choose_background(&m12, &candidates(&every_background), max_days),
+            "±{max_days} days"
+        );
+        chosen += usize::from(
+            choose_background(&m12, &candidates(&near), max_days)
+                .id()
+                .is_some(),
+        );
+        if max_days < 1.9 {
+            assert!(near.is_empty(), "±{max_days} days reads no background");
+        }
+    }
+    assert!(
+        chosen >= 4,
+        "the windows that reach a background choose one"
+    );
+}

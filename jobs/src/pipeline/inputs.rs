@@ -82,16 +82,32 @@ pub async fn read_pixel_data(
         .map_err(|e| bad("BAD_L1_FILE", format!("{name}: {e}")))
 }
 
-/// The latest background files of the archive.
-pub async fn background_files(
+/// The latest background files that [`choose_background`] could take for `science`: those
+/// that reach within ±`max_days` of its middle (a candidate's middle, which it compares, lies
+/// inside the file). Only these are read, not every background file of a mission's archive.
+pub async fn background_files_near(
     db: &DatabaseConnection,
+    science: &TimeRange,
+    max_days: f64,
 ) -> Result<Vec<science_file::Model>, JobFailure> {
-    science_file::Entity::find()
+    let mut q = science_file::Entity::find()
         .filter(science_file::Column::ProductKind.eq(ProductKind::Background.as_str()))
-        .filter(science_file::Column::IsLatest.eq(true))
-        .all(db)
-        .await
-        .map_err(transient)
+        .filter(science_file::Column::IsLatest.eq(true));
+    // A window that is not a finite, non-negative number of days is refused by the rule
+    // itself, with its reason; a huge one reads them all.
+    let reach = (max_days.is_finite() && max_days >= 0.0)
+        .then(|| chrono::Duration::try_milliseconds((max_days * 86_400_000.0).ceil() as i64))
+        .flatten();
+    if let Some(reach) = reach {
+        let mid = science.midpoint();
+        if let (Some(lo), Some(hi)) = (mid.checked_sub_signed(reach), mid.checked_add_signed(reach))
+        {
+            q = q
+                .filter(science_file::Column::ObsStart.lte(hi))
+                .filter(science_file::Column::ObsEnd.gte(lo));
+        }
+    }
+    q.all(db).await.map_err(transient)
 }
 
 /// The background file for a time range, by the previews' rule (nearest within ±`max_days`,
@@ -103,7 +119,7 @@ pub async fn background_for(
     range: &TimeRange,
     max_days: f64,
 ) -> Result<ChosenBackground, JobFailure> {
-    let rows = background_files(db).await?;
+    let rows = background_files_near(db, range, max_days).await?;
     let candidates: Vec<BackgroundCandidate> = rows
         .iter()
         .filter_map(|r| {
@@ -152,14 +168,23 @@ pub async fn load_background(
     }
 }
 
-/// The latest aspect files of the archive.
-pub async fn aspect_files(db: &DatabaseConnection) -> Result<Vec<science_file::Model>, JobFailure> {
-    science_file::Entity::find()
+/// The latest aspect files that cover some instant within a day of `over` ([`aspect_at`]
+/// takes the one covering a window's middle, and a job's windows lie within its science file;
+/// the day is a margin), not every aspect file of a mission's archive. `None`: all of them.
+pub async fn aspect_files(
+    db: &DatabaseConnection,
+    over: Option<&TimeRange>,
+) -> Result<Vec<science_file::Model>, JobFailure> {
+    let mut q = science_file::Entity::find()
         .filter(science_file::Column::ProductKind.eq(ProductKind::Aspect.as_str()))
-        .filter(science_file::Column::IsLatest.eq(true))
-        .all(db)
-        .await
-        .map_err(transient)
+        .filter(science_file::Column::IsLatest.eq(true));
+    if let Some(r) = over {
+        let margin = chrono::Duration::days(1);
+        q = q
+            .filter(science_file::Column::ObsStart.lte(r.end + margin))
+            .filter(science_file::Column::ObsEnd.gt(r.start - margin));
+    }
+    q.all(db).await.map_err(transient)
 }
 
 /// Pointing and roll over `window`: from the aspect file covering its middle (read once

@@ -190,7 +190,7 @@ impl PreviewRunner {
 
         progress.report("planning", 0, 0).await?;
         let flares = self.flares_of(&file, &sci, &req.settings).await?;
-        let aspects = aspect_files(&self.db).await?;
+        let aspects = aspect_files(&self.db, sci.time_range().as_ref()).await?;
         let mut loaded = Loaded::default();
 
         // Plan everything first so that progress has a true total.

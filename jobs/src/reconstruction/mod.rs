@@ -10,7 +10,7 @@ pub mod runner;
 
 use crate::file_cache::FileCache;
 use crate::kinds::{JobKind, JobStatus, ProductKind};
-use crate::pipeline::inputs::background_files;
+use crate::pipeline::inputs::background_files_near;
 use crate::queue::Queue;
 use crate::storage::Storage;
 use crate::store::entities::{reconstruction_job, science_file};
@@ -293,14 +293,13 @@ pub async fn prepare(
         return Err(input("background.fileUid", "mode FILE needs fileUid").into());
     }
 
-    // The science file and its data.
-    let Some(file) = science_file::Entity::find()
+    // The science file and its data: every stored version of the request in one statement;
+    // the latest names the product, and the newest flare pixel data version is imaged.
+    let versions = science_file::Entity::find()
         .filter(science_file::Column::RequestUid.eq(inp.science_file_uid))
-        .order_by_desc(science_file::Column::IsLatest)
-        .order_by_desc(science_file::Column::Version)
-        .one(db)
-        .await?
-    else {
+        .all(db)
+        .await?;
+    let Some(file) = versions.iter().max_by_key(|f| (f.is_latest, f.version)) else {
         return Err(input(
             "scienceFileUid",
             format!("no science file with request UID {}", inp.science_file_uid),
@@ -317,9 +316,12 @@ pub async fn prepare(
         )
         .into());
     }
-    let file = latest_file(db, inp.science_file_uid, ProductKind::FlarePixelData)
-        .await?
-        .unwrap_or(file);
+    let file = versions
+        .iter()
+        .filter(|f| f.product_kind == ProductKind::FlarePixelData.as_str())
+        .max_by_key(|f| f.version)
+        .unwrap_or(file)
+        .clone();
     let sci = cache
         .pixel_data(storage, &file)
         .await
@@ -365,7 +367,7 @@ pub async fn prepare(
         },
         BackgroundMode::Auto => {
             // The previews' rule, on the candidates' times only (nothing is read here).
-            let rows = background_files(db)
+            let rows = background_files_near(db, &sel.time, limits.background_max_days)
                 .await
                 .map_err(|e| PrepareError::Internal(e.to_string()))?;
             let candidates: Vec<BackgroundCandidate> = rows

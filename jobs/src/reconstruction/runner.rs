@@ -114,7 +114,7 @@ impl ReconstructionRunner {
         let band = req
             .band_used()
             .ok_or_else(|| bad("BAD_REQUEST", "no energy groups"))?;
-        let aspects = aspect_files(&self.db).await?;
+        let aspects = aspect_files(&self.db, sci.time_range().as_ref()).await?;
         let aspect = self.aspect_at(&aspects, &sci, &time).await?;
         let center = match req.map_center_hpc_arcsec {
             Some(hpc) => (None, aspect.attitude().hpc_to_stix(hpc)),
@@ -128,14 +128,7 @@ impl ReconstructionRunner {
             "{}-{}keV",
             req.energy_requested_kev[0], req.energy_requested_kev[1]
         );
-        let flare_label = match flare_row {
-            Some(row) => crate::store::entities::flare::Entity::find_by_id(row)
-                .one(&self.db)
-                .await
-                .map_err(|e| JobFailure::Transient(e.to_string()))?
-                .map(|f| f.flare_id.to_string()),
-            None => None,
-        };
+        let flare_label = flare_row.as_ref().map(|f| f.flare_id.to_string());
         let spec = BoxSpec {
             file: file.clone(),
             sci,
@@ -153,7 +146,7 @@ impl ReconstructionRunner {
                 job_id: job.id,
                 kind: ImageKind::User,
                 owner_id: job.owner_id,
-                flare_id: flare_row,
+                flare_id: flare_row.map(|f| f.id),
             },
             dedup_parts: vec!["user-image".into(), job.public_id.to_string()],
             rel_dir: PathBuf::from("jobs").join(job.public_id.to_string()),
@@ -174,8 +167,12 @@ impl ReconstructionRunner {
         };
         progress.report("imaging", 0, n).await?;
         // A previous attempt of this job (its worker killed, the database lost) may have left
-        // files that no row names; the job's directory is its own.
-        sweep_unrecorded_products(&self.db, &self.storage, &spec.rel_dir).await?;
+        // files that no row names; the job's directory is its own. Every attempt is counted
+        // when it claims the job, before it writes anything, so a first attempt has nothing
+        // to sweep (and spares object storage a listing per job).
+        if job.attempts > 1 {
+            sweep_unrecorded_products(&self.db, &self.storage, &spec.rel_dir).await?;
+        }
         let outcome = image_box(&self.db, &self.storage, &spec).await?;
         match outcome {
             BoxOutcome::AlreadyStored => {
@@ -249,15 +246,18 @@ impl ReconstructionRunner {
         aspects: &[science_file::Model],
         aspect: &AspectSolution,
         time: &TimeRange,
-    ) -> Result<(Option<i64>, [f64; 2]), JobFailure> {
-        let links = flare_science_file::Entity::find()
-            .filter(flare_science_file::Column::ScienceFileId.eq(file.id))
-            .all(&self.db)
-            .await
-            .map_err(transient)?;
-        let ids: Vec<i64> = links.iter().map(|l| l.flare_id).collect();
+    ) -> Result<(Option<flare::Model>, [f64; 2]), JobFailure> {
+        // The file's flares in one statement.
         let flares = flare::Entity::find()
-            .filter(flare::Column::Id.is_in(ids))
+            .filter(
+                flare::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(flare_science_file::Column::FlareId)
+                        .from(flare_science_file::Entity)
+                        .and_where(flare_science_file::Column::ScienceFileId.eq(file.id))
+                        .to_owned(),
+                ),
+            )
             .all(&self.db)
             .await
             .map_err(transient)?;
@@ -290,7 +290,7 @@ impl ReconstructionRunner {
                     (f.peak_time + half).min(file_range.end),
                 ) {
                     let a = self.aspect_at(aspects, sci, &w).await?;
-                    return Ok((Some(f.id), a.attitude().hpc_to_stix(hpc)));
+                    return Ok((Some(f.clone()), a.attitude().hpc_to_stix(hpc)));
                 }
             }
             let mut loaded = Loaded::default();
@@ -305,7 +305,7 @@ impl ReconstructionRunner {
             )
             .await?
             {
-                return Ok((Some(f.id), c.stix_arcsec));
+                return Ok((Some(f.clone()), c.stix_arcsec));
             }
         }
         let band = EnergyBand {
