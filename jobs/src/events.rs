@@ -69,7 +69,9 @@ impl EventBus {
     }
 
     /// The bus for a database: in-process on SQLite; on PostgreSQL also across processes:
-    /// it always publishes to the others, and with [`Hearing::AllProcesses`] hears them too
+    /// the others hear of its jobs' changes from the database (a trigger on the job rows
+    /// notifies them with the change's commit), and with [`Hearing::AllProcesses`] it hears
+    /// theirs too
     /// (`url` opens the dedicated listening connection; waits up to `connect_timeout` for it,
     /// and one attempt to reopen it after a loss gives up after that long).
     pub async fn for_database(
@@ -106,7 +108,9 @@ impl EventBus {
         self.remote.as_ref().is_none_or(|r| r.is_listening())
     }
 
-    /// Publishes an event; having no subscriber is fine.
+    /// Publishes an event to this process's subscribers; having none is fine. The event must
+    /// be that of a committed change of the job's row: on PostgreSQL, that change is what
+    /// reaches the other processes.
     pub fn publish(&self, event: JobEvent) {
         if let Some(remote) = &self.remote {
             remote.publish(&event);
@@ -117,9 +121,10 @@ impl EventBus {
 
     /// A new subscription receiving every event published from now on.
     ///
-    /// On PostgreSQL, while any subscription is open, this process reads the job row of every
-    /// event another process publishes (the notification carries only the id), so a caller
-    /// that needs to know only *that* jobs changed should use [`changes`](Self::changes).
+    /// On PostgreSQL, while any subscription is open, this process decodes every event another
+    /// process publishes (and reads the job's row when its state did not fit the
+    /// notification), so a caller that needs to know only *that* jobs changed should use
+    /// [`changes`](Self::changes).
     pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.tx.subscribe()
     }

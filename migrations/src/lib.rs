@@ -13,6 +13,7 @@ mod m20261129_090000_create_animations;
 mod m20261129_120000_add_job_worker;
 mod m20261129_130000_add_image_quality;
 mod m20261130_000001_add_archive_generation;
+mod m20261130_120000_notify_job_events;
 
 /// The ordered list of migrations, run at start-up by `stix-archive serve` and `migrate`.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_120000_add_job_worker::Migration),
             Box::new(m20261129_130000_add_image_quality::Migration),
             Box::new(m20261130_000001_add_archive_generation::Migration),
+            Box::new(m20261130_120000_notify_job_events::Migration),
         ]
     }
 }

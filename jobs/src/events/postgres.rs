@@ -1,19 +1,25 @@
 //! The PostgreSQL transport of the event bus: job events cross processes with
 //! `LISTEN/NOTIFY`.
 //!
-//! - A publish sends `NOTIFY stix_events` with a small JSON payload (origin process, job id:
-//!   far below PostgreSQL's 8000-byte limit); the row is the truth, so a receiving process
-//!   re-reads the job row and publishes what it finds to its in-process subscribers.
-//! - Each process listens on one dedicated connection (sqlx `PgListener`, outside the pool).
-//!   When that connection is lost, the process reconnects with a short backoff (at most
-//!   [`MAX_BACKOFF`] between tries, so it hears again within about a second of the database
-//!   coming back) and then re-reads every job changed since shortly before the loss and
-//!   publishes its current state, so no subscriber misses a terminal status that happened
-//!   while it was deaf. Progress steps made while it was deaf are not heard (the row holds
-//!   only the latest), which is why the deaf time must stay short and `/readyz` reports it
-//!   ([`EventBus::is_listening`](super::EventBus::is_listening)).
+//! - The database sends them: a trigger on `reconstruction_jobs` (migration
+//!   `m20261130_120000_notify_job_events`) notifies channel `stix_events` whenever an update
+//!   changes what subscribers see of a job (status, stage, progress, message), with the
+//!   update's own commit. A publishing process therefore sends nothing itself: no statement
+//!   and no commit of its own per event, and no notification for a change that rolled back.
+//! - The payload ([`Notice`]) names the writing connection pool (`o`, its `application_name`,
+//!   unique per [`crate::store::connect`]) and the job (`j`), and carries the job's state when
+//!   it fits PostgreSQL's 8000-byte limit; otherwise the receiver reads the row, which is the
+//!   truth either way.
+//! - Each process with subscribers listens on one dedicated connection (sqlx `PgListener`,
+//!   outside the pool). When that connection is lost, the process reconnects with a short
+//!   backoff (at most [`MAX_BACKOFF`] between tries, so it hears again within about a second
+//!   of the database coming back) and then re-reads every job changed since shortly before
+//!   the loss and publishes its current state, so no subscriber misses a terminal status that
+//!   happened while it was deaf. Progress steps made while it was deaf are not heard (the row
+//!   holds only the latest), which is why the deaf time must stay short and `/readyz` reports
+//!   it ([`EventBus::is_listening`](super::EventBus::is_listening)).
 //! - A process ignores its own notifications (its subscribers already had the event), and a
-//!   re-read that finds the state last published for that job publishes nothing, so
+//!   state equal to the one last published for that job is not published again, so
 //!   subscribers see each state once.
 
 use super::{Hearing, JobEvent};
@@ -29,34 +35,63 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use uuid::Uuid;
 
 /// The notification channel.
 pub const CHANNEL: &str = "stix_events";
 
-/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more (the trigger sends only `o` and
+/// `j` beyond this).
 pub const MAX_PAYLOAD_BYTES: usize = 7999;
 
 /// Re-read jobs changed since this long before the listening connection was lost (covers
 /// clock differences between processes and the time the loss took to notice).
 pub const RESYNC_MARGIN: Duration = Duration::from_secs(30);
 
-/// Notifications waiting to be sent; beyond this a publish is dropped with a warning (the
-/// database is unreachable; receivers resynchronise when they reconnect).
-const SEND_BUFFER: usize = 10_000;
-
 /// Longest wait between reconnection attempts of the listening connection: every second
 /// of it is a second in which other processes' progress is not heard.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// The NOTIFY payload: ids only.
+/// The NOTIFY payload the trigger sends: who wrote, which job, and the job's state when it
+/// fits (`s` is then always present: the status column is never null).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    /// The publishing process (its own notices are ignored).
+    /// The writing connection pool's `application_name` (its own notices a process ignores).
     pub o: String,
     /// Public id of the job whose row changed.
     pub j: Uuid,
+    /// Status after the change; absent when the state did not fit the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<String>,
+    /// Stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub g: Option<String>,
+    /// Units of work done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<i32>,
+    /// Units of work planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<i32>,
+    /// Error message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<String>,
+}
+
+impl Notice {
+    /// The event the notice carries; `None` when it carries only ids (the row must be read)
+    /// or a status that is not one of ours.
+    pub fn event(&self) -> Option<JobEvent> {
+        let status = JobStatus::parse(self.s.as_deref()?)?;
+        Some(JobEvent {
+            job_id: self.j,
+            status,
+            stage: self.g.clone(),
+            done: self.d.unwrap_or(0),
+            total: self.t.unwrap_or(0),
+            message: self.m.clone(),
+        })
+    }
 }
 
 /// The state of a job as subscribers see it; an equal re-read is not published again.
@@ -75,17 +110,41 @@ fn seen_of(e: &JobEvent) -> Seen {
 /// The cross-process half of an [`EventBus`](super::EventBus) on PostgreSQL.
 #[derive(Debug)]
 pub(super) struct PgTransport {
-    origin: String,
-    to_send: mpsc::Sender<String>,
     seen: Arc<Mutex<HashMap<Uuid, Seen>>>,
     listening: Arc<AtomicBool>,
     _stop: oneshot::Sender<()>,
 }
 
+/// The origin that the trigger writes into the notifications of `db`'s connections: their
+/// `application_name`. A pool not opened by [`crate::store::connect`] has none of ours; then
+/// a random origin is used, so that no other process's notice is mistaken for this one's
+/// (this process then also hears its own, which the state comparison mostly filters).
+async fn origin_of(db: &DatabaseConnection) -> String {
+    let stmt = Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT current_setting('application_name') AS name",
+    );
+    let name = match db.query_one_raw(stmt).await {
+        Ok(Some(row)) => row.try_get::<String>("", "name").ok(),
+        _ => None,
+    };
+    match name {
+        Some(n) if n.starts_with(crate::store::APPLICATION_NAME_PREFIX) => n,
+        other => {
+            tracing::warn!(
+                application_name = ?other,
+                "the database connections were not opened by store::connect: job events of this process come back to it"
+            );
+            format!("unknown {}", ulid::Ulid::generate())
+        }
+    }
+}
+
 impl PgTransport {
-    /// Starts the sender and, with [`Hearing::AllProcesses`], the listener; returns once the
-    /// listener is listening (or `connect_timeout` passed: it keeps trying in the background).
-    /// One attempt to open the listening connection gives up after `connect_timeout`.
+    /// Starts, with [`Hearing::AllProcesses`], the listener; returns once it is listening (or
+    /// `connect_timeout` passed: it keeps trying in the background). One attempt to open the
+    /// listening connection gives up after `connect_timeout`. Publishing needs nothing
+    /// started: the database's trigger sends the notifications.
     pub(super) async fn start(
         db: DatabaseConnection,
         url: String,
@@ -94,39 +153,23 @@ impl PgTransport {
         connect_timeout: Duration,
         hearing: Hearing,
     ) -> Self {
-        let origin = format!("{}:{}", crate::worker::identity(), ulid::Ulid::generate());
-        let (to_send, mut rx) = mpsc::channel::<String>(SEND_BUFFER);
-        let sender_db = db.clone();
-        tokio::spawn(async move {
-            while let Some(payload) = rx.recv().await {
-                let stmt = Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), payload.into()],
-                );
-                if let Err(e) = sender_db.execute_raw(stmt).await {
-                    tracing::warn!("cannot send a job event to other processes: {e}");
-                }
-            }
-        });
         let seen: Arc<Mutex<HashMap<Uuid, Seen>>> = Arc::default();
         let (stop, stopped) = oneshot::channel();
         if hearing == Hearing::ThisProcess {
             return Self {
-                origin,
-                to_send,
                 seen,
                 // Nothing to hear, so never deaf.
                 listening: Arc::new(AtomicBool::new(true)),
                 _stop: stop,
             };
         }
+        let origin = origin_of(&db).await;
         let listening: Arc<AtomicBool> = Arc::default();
         let (ready_tx, ready_rx) = oneshot::channel();
         let listener = Listener {
             db,
             url,
-            origin: origin.clone(),
+            origin,
             local,
             changes,
             seen: seen.clone(),
@@ -141,8 +184,6 @@ impl PgTransport {
             tracing::warn!("not yet listening for job events of other processes; still trying");
         }
         Self {
-            origin,
-            to_send,
             seen,
             listening,
             _stop: stop,
@@ -154,18 +195,10 @@ impl PgTransport {
         self.listening.load(Ordering::SeqCst)
     }
 
-    /// Sends `event` to the other processes (in the background, in publish order).
+    /// Notes `event` as published here: the row change behind it notifies the other
+    /// processes (the trigger), and this process will not deliver that state again.
     pub(super) fn publish(&self, event: &JobEvent) {
         remember(&self.seen, event);
-        let payload = serde_json::to_string(&Notice {
-            o: self.origin.clone(),
-            j: event.job_id,
-        })
-        .unwrap_or_default();
-        debug_assert!(payload.len() <= MAX_PAYLOAD_BYTES);
-        if self.to_send.try_send(payload).is_err() {
-            tracing::warn!(job = %event.job_id, "job event not sent to other processes (backlog full)");
-        }
     }
 }
 
@@ -300,7 +333,7 @@ impl Listener {
             return;
         }
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
-        // The row is read only for subscribers of the events themselves.
+        // The event is made only for subscribers of the events themselves.
         let has_subscribers = self
             .local
             .upgrade()
@@ -308,6 +341,11 @@ impl Listener {
         if !has_subscribers {
             return;
         }
+        if let Some(e) = notice.event() {
+            self.deliver(e);
+            return;
+        }
+        // The state did not fit the payload: the row has it.
         match reconstruction_job::Entity::find()
             .filter(reconstruction_job::Column::PublicId.eq(notice.j))
             .one(&self.db)
@@ -364,14 +402,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payloads_are_small() {
-        let p = serde_json::to_string(&Notice {
-            o: format!("{}:{}", "h".repeat(253), ulid::Ulid::generate()),
-            j: Uuid::new_v4(),
-        })
+    fn a_notice_carries_the_state_when_it_fits_and_else_only_ids() {
+        let j = Uuid::new_v4();
+        let full: Notice = serde_json::from_str(&format!(
+            r#"{{"o":"stix-archive 01J","j":"{j}","s":"FAILED","g":"imaging","d":2,"t":5,"m":"bad file"}}"#
+        ))
         .unwrap();
-        assert!(p.len() < 400, "{} bytes", p.len());
-        assert!(p.len() <= MAX_PAYLOAD_BYTES);
+        assert_eq!(
+            full.event(),
+            Some(JobEvent {
+                job_id: j,
+                status: JobStatus::Failed,
+                stage: Some("imaging".into()),
+                done: 2,
+                total: 5,
+                message: Some("bad file".into()),
+            })
+        );
+        // Nulls, as json_build_object writes them for a job without stage or message.
+        let nulls: Notice = serde_json::from_str(&format!(
+            r#"{{"o":"x","j":"{j}","s":"QUEUED","g":null,"d":0,"t":0,"m":null}}"#
+        ))
+        .unwrap();
+        let e = nulls.event().unwrap();
+        assert_eq!(
+            (e.status, e.stage, e.message),
+            (JobStatus::Queued, None, None)
+        );
+        // Too big for a payload: ids only, the row must be read.
+        let ids: Notice = serde_json::from_str(&format!(r#"{{"o":"x","j":"{j}"}}"#)).unwrap();
+        assert_eq!(ids.event(), None);
+        // A status that is not ours is not turned into an event.
+        let odd: Notice =
+            serde_json::from_str(&format!(r#"{{"o":"x","j":"{j}","s":"PAUSED"}}"#)).unwrap();
+        assert_eq!(odd.event(), None);
     }
 
     #[test]

@@ -61,6 +61,17 @@ impl Engine {
     }
 }
 
+/// Prefix of the `application_name` every PostgreSQL connection of [`connect`] carries.
+pub const APPLICATION_NAME_PREFIX: &str = "stix-archive ";
+
+/// A new `application_name` for the connections of one [`connect`]: the prefix and a ULID,
+/// unique per connection pool. Operators see it in `pg_stat_activity`; the job-event trigger
+/// puts it in each notification as its origin, so that a process ignores its own
+/// notifications ([`crate::events::postgres`]).
+fn new_application_name() -> String {
+    format!("{APPLICATION_NAME_PREFIX}{}", ulid::Ulid::generate())
+}
+
 /// The URL with the password replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -115,6 +126,9 @@ pub async fn connect(
         .connect_timeout(timeout)
         .acquire_timeout(timeout)
         .sqlx_logging(false);
+    if engine == Engine::Postgres {
+        opt.set_application_name(new_application_name());
+    }
     let db = Database::connect(opt)
         .await
         .map_err(|source| StoreError::Connect {
