@@ -96,10 +96,15 @@ impl Queue {
                 PostgresStorage::setup(pool)
                     .await
                     .map_err(|e| QueueError::Setup(e.to_string()))?;
+                // No lock step: `get_jobs` already marks a fetched task as this worker's
+                // (`lock_by`), which is all the acknowledgement and the orphan sweep need, and
+                // the job row records the run; a separate transaction per task to mark it
+                // `Running` was one more commit on every job's path.
                 let cfg = apalis_postgres::Config::default()
                     .queue(QUEUE_NAME)
                     .batch_size(batch_size)
-                    .heartbeat_interval(Duration::from_secs(5));
+                    .heartbeat_interval(Duration::from_secs(5))
+                    .lock_tasks(false);
                 Ok(Queue::Postgres(PostgresStorage::new(pool).with_config(cfg)))
             }
         }
