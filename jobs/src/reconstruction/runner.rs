@@ -89,20 +89,24 @@ impl ReconstructionRunner {
         cancel: &Arc<std::sync::atomic::AtomicBool>,
     ) -> Result<(), JobFailure> {
         let n = req.algorithms.len() as i32;
-        // (The claim set the stage to `reading`.)
-        let file = science_file::Entity::find_by_id(req.science_file_id)
-            .one(&self.db)
+        // (The claim set the stage to `reading`.) The science and background rows in one
+        // statement.
+        let rows: Vec<science_file::Model> = science_file::Entity::find()
+            .filter(
+                science_file::Column::Id
+                    .is_in(std::iter::once(req.science_file_id).chain(req.background.file_id)),
+            )
+            .all(&self.db)
             .await
-            .map_err(transient)?
+            .map_err(transient)?;
+        let row_of = |id: i64| rows.iter().find(|r| r.id == id).cloned();
+        let file = row_of(req.science_file_id)
             .ok_or_else(|| bad("NOT_FOUND", "the science file is gone"))?;
         let sci = self.cache.pixel_data(&self.storage, &file).await?;
         let background = match req.background.file_id {
             Some(id) => {
-                let row = science_file::Entity::find_by_id(id)
-                    .one(&self.db)
-                    .await
-                    .map_err(transient)?
-                    .ok_or_else(|| bad("NOT_FOUND", "the background file is gone"))?;
+                let row =
+                    row_of(id).ok_or_else(|| bad("NOT_FOUND", "the background file is gone"))?;
                 let data = self.cache.pixel_data(&self.storage, &row).await?;
                 Some((row, data))
             }
