@@ -64,7 +64,14 @@ pub async fn ingest(
     wait: bool,
     json: bool,
 ) -> Result<(), String> {
-    let backend = Backend::open(settings, jobs::events::Hearing::AllProcesses)
+    // Only a waiting ingest follows its jobs, which worker processes elsewhere may run;
+    // otherwise it opens no listening connection.
+    let hearing = if wait {
+        jobs::events::Hearing::AllProcesses
+    } else {
+        jobs::events::Hearing::ThisProcess
+    };
+    let backend = Backend::open(settings, hearing)
         .await
         .map_err(|e| e.to_string())?;
     let pb = bar(0, "ingest");
