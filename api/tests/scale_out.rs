@@ -352,3 +352,61 @@ async fn two_worker_processes_name_the_jobs_they_ran_and_their_images_reach_new_
     drop(db);
     pg.drop_database().await;
 }
+
+/// A worker process takes jobs as they are pushed, not at its next heartbeat (5 s): under a
+/// steady stream of submissions from another process, apalis' one-notification-per-poll
+/// wake-ups let a worker park with notifications waiting and no waker on them, and jobs then
+/// waited seconds in the queue of an idle worker (`worker::Notified` takes them all).
+#[tokio::test]
+async fn a_steady_stream_of_submissions_is_taken_at_once_not_at_the_next_heartbeat() {
+    use jobs::kinds::JobKind;
+    use jobs::submit::{NewJob, submit};
+    let pg = support::ThrowawayPg::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = support::env(&pg.url, dir.path());
+    env.push(("STIX__WORKERS__CONCURRENCY".into(), "4".into()));
+    let worker = Proc::start("worker", &["worker"], &env, "worker running as");
+    let db = jobs::store::connect(&pg.url, 4, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    let queue = jobs::queue::Queue::setup(&db, 1).await.unwrap();
+    // 300 jobs at about 150 per second; each is refused by the worker at once (its payload is
+    // not a preview request), so what is measured is the time a job waits to be taken.
+    let jobs = 300;
+    let mut tick = tokio::time::interval(std::time::Duration::from_micros(6_667));
+    for i in 0..jobs {
+        tick.tick().await;
+        let job = NewJob {
+            kind: JobKind::Preview,
+            request: json!({ "v": 1, "i": i }),
+            science_file_id: None,
+            owner_id: None,
+        };
+        submit(&db, &queue, job).await.unwrap();
+    }
+    support::until("every job ends", || async {
+        reconstruction_job::Entity::find()
+            .filter(reconstruction_job::Column::FinishedAt.is_not_null())
+            .count(&db)
+            .await
+            .unwrap()
+            == jobs
+    })
+    .await;
+    let mut queued: Vec<f64> = reconstruction_job::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.started_at.expect("claimed") - r.created_at).as_seconds_f64())
+        .collect();
+    queued.sort_by(f64::total_cmp);
+    let (p50, p90) = (queued[queued.len() / 2], queued[queued.len() * 9 / 10]);
+    assert!(
+        p50 < 0.5 && p90 < 2.0,
+        "jobs waited in the queue of an idle worker: p50 {p50:.3} s, p90 {p90:.3} s"
+    );
+    drop(worker);
+    db.close().await.ok();
+    pg.drop_database().await;
+}

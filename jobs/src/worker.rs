@@ -246,6 +246,49 @@ impl PollStrategy for Tick {
     }
 }
 
+/// Poll strategy of the PostgreSQL queue: apalis' `LISTEN/NOTIFY` wake-ups (`notices`), every
+/// pending one taken at each poll, plus a [`Tick`] as a safety net.
+///
+/// apalis' own `StreamStrategy` takes one notification per poll. When the poll that takes it
+/// also ends a fetch that came back empty (the task was committed just after the fetch began),
+/// the worker parks with no waker on the stream: a notification that is already waiting wakes
+/// nobody, and tasks pushed in the meantime waited for the worker's next heartbeat. Under a
+/// steady stream of submissions that kept jobs queued for seconds on idle workers (p50 1.9 s,
+/// p99 4.1 s at 300 tiny jobs/s). Taking every waiting notification leaves the stream pending,
+/// so its waker is always registered; the tick covers a listening connection that is lost.
+pub struct Notified<S> {
+    notices: S,
+    tick: Tick,
+}
+
+impl<S> Notified<S> {
+    /// Wakes on `notices` and every `every`.
+    pub fn new(notices: S, every: Duration) -> Self {
+        Self {
+            notices,
+            tick: Tick::new(every),
+        }
+    }
+}
+
+impl<S: futures::Stream + Unpin> PollStrategy for Notified<S> {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, snapshot: &PollSnapshot) -> Poll<Option<()>> {
+        use futures::StreamExt;
+        let mut woken = false;
+        // Until pending (which registers the waker) or ended (a lost connection: the tick
+        // polls until the worker pool restarts on the database fault).
+        while let Poll::Ready(Some(_)) = self.notices.poll_next_unpin(cx) {
+            woken = true;
+        }
+        let ticked = self.tick.poll_drive(cx, snapshot).is_ready();
+        if woken || ticked {
+            Poll::Ready(Some(()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
 async fn set_status(
     state: &WorkerState,
     job: &reconstruction_job::Model,
@@ -524,8 +567,16 @@ fn register(
                 .build(handle)
         }),
         Queue::Postgres(storage) => monitor.register(move |_| {
+            let notices = apalis_postgres::Pubsub::new(
+                storage.pool().clone(),
+                storage.config().queue.to_string(),
+            );
             WorkerBuilder::new(name.as_str())
-                .backend(storage.clone().with_pubsub())
+                .backend(
+                    storage
+                        .clone()
+                        .poll_with_strategy(Notified::new(notices, Duration::from_secs(1))),
+                )
                 .data(st.clone())
                 .concurrency(concurrency)
                 .build(handle)
@@ -621,4 +672,44 @@ where
     };
     reaper.abort();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apalis_core::backend::ext::poll_strategy::PollMetrics;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct CountingWaker(AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn every_waiting_notification_is_taken_so_the_next_one_wakes_the_worker() {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<u32>();
+        let mut strategy = Notified::new(rx, Duration::from_secs(3600));
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let snapshot = PollMetrics::default().snapshot();
+        // Three tasks pushed while the worker was busy: one poll takes all three wake-ups.
+        for n in 0..3 {
+            tx.unbounded_send(n).unwrap();
+        }
+        assert!(strategy.poll_drive(&mut cx, &snapshot).is_ready());
+        assert!(
+            strategy.poll_drive(&mut cx, &snapshot).is_pending(),
+            "no wake-up is left over for a later poll"
+        );
+        // The worker parks; the next push wakes it (apalis' StreamStrategy, which takes one
+        // per poll, would have left two waiting and no waker registered).
+        let before = counter.0.load(Ordering::SeqCst);
+        tx.unbounded_send(3).unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), before + 1);
+        assert!(strategy.poll_drive(&mut cx, &snapshot).is_ready());
+    }
 }
