@@ -2,7 +2,7 @@
 //! `--clients` concurrent clients into a throwaway database, with `--workers` `stix-archive
 //! worker` processes of `--concurrency` slots each taking them, and reports jobs per second
 //! (first submission → last final status), the submission → final latency p50/p99 (from the
-//! rows' `created_at`/`finished_at`), and how many jobs each worker process ran.
+//! rows' `created_at`/`finished_at`) and the part of it spent queued (to `started_at`), and how many jobs each worker process ran.
 //!
 //! The jobs are preview jobs whose payload is not a preview request: each is claimed
 //! (`QUEUED → RUNNING`), ended at once (`FAILED`, `BAD_REQUEST`) and its events published, so
@@ -383,6 +383,12 @@ async fn main() {
         .filter_map(|r| r.finished_at.map(|f| (f - r.created_at).as_seconds_f64()))
         .collect();
     lat.sort_by(f64::total_cmp);
+    // Of which waiting in the queue (submission → claim).
+    let mut wait: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.started_at.map(|s| (s - r.created_at).as_seconds_f64()))
+        .collect();
+    wait.sort_by(f64::total_cmp);
     let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {
         *by_worker
@@ -391,7 +397,7 @@ async fn main() {
     }
     let attempts_over_one = rows.iter().filter(|r| r.attempts != 1).count();
     println!(
-        "{{\"workers\":{},\"concurrency\":{},\"clients\":{},\"jobs\":{},\"submit_s\":{:.3},\"total_s\":{:.3},\"jobs_per_s\":{:.1},\"latency_p50_s\":{:.3},\"latency_p99_s\":{:.3},\"jobs_not_run_exactly_once\":{},\"not_succeeded\":{},\"by_worker\":{:?}}}",
+        "{{\"workers\":{},\"concurrency\":{},\"clients\":{},\"jobs\":{},\"submit_s\":{:.3},\"total_s\":{:.3},\"jobs_per_s\":{:.1},\"latency_p50_s\":{:.3},\"latency_p99_s\":{:.3},\"queued_p50_s\":{:.3},\"queued_p99_s\":{:.3},\"jobs_not_run_exactly_once\":{},\"not_succeeded\":{},\"by_worker\":{:?}}}",
         a.workers,
         a.concurrency,
         a.clients,
@@ -401,6 +407,8 @@ async fn main() {
         a.jobs as f64 / total.as_secs_f64(),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
+        percentile(&wait, 0.5),
+        percentile(&wait, 0.99),
         attempts_over_one,
         failed,
         by_worker.values().collect::<Vec<_>>(),
