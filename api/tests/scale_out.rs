@@ -410,3 +410,99 @@ async fn a_steady_stream_of_submissions_is_taken_at_once_not_at_the_next_heartbe
     db.close().await.ok();
     pg.drop_database().await;
 }
+
+/// On PostgreSQL a submission's queue task is written in the submission's own transaction:
+/// rolled back with it, committed with it, and taken and run by a worker process like any
+/// task apalis pushed itself. (Before, the task was pushed after the commit: a PostgreSQL
+/// restart in between left a QUEUED row without a task, which resubmissions of the same
+/// request then returned forever.)
+#[tokio::test]
+async fn a_submission_and_its_queue_task_commit_together() {
+    use jobs::kinds::JobKind;
+    use jobs::queue::{Queue, QueueTask};
+    use jobs::submit::{NewJob, submit};
+    use sea_orm::{DbBackend, Statement, TransactionTrait};
+    let pg = support::ThrowawayPg::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = support::env(&pg.url, dir.path());
+    let db = jobs::store::connect(&pg.url, 4, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    jobs::store::migrate(&db).await.unwrap();
+    let queue = Queue::setup(&db, 1).await.unwrap();
+    let tasks = |db: sea_orm::DatabaseConnection| async move {
+        db.query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT status, convert_from(job, 'UTF8') AS job FROM apalis.jobs",
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "status").unwrap(),
+                serde_json::from_str::<QueueTask>(&r.try_get::<String>("", "job").unwrap())
+                    .unwrap(),
+            )
+        })
+        .collect::<Vec<_>>()
+    };
+
+    let txn = db.begin().await.unwrap();
+    let pushed = queue
+        .push_within(&txn, QueueTask::for_job(12345))
+        .await
+        .unwrap();
+    assert!(pushed.is_some(), "PostgreSQL pushes inside the transaction");
+    txn.rollback().await.unwrap();
+    assert!(tasks(db.clone()).await.is_empty(), "rolled back with it");
+
+    let job = NewJob {
+        kind: JobKind::Preview,
+        request: json!({ "v": 1, "not": "a preview request" }),
+        science_file_id: None,
+        owner_id: None,
+    };
+    let (row, new) = submit(&db, &queue, job).await.unwrap();
+    assert!(new);
+    assert_eq!(
+        tasks(db.clone()).await,
+        vec![("Pending".to_string(), QueueTask::for_job(row.id))],
+        "committed with it"
+    );
+
+    // A worker process takes it (its payload is refused at once: the job ends FAILED).
+    let worker = Proc::start("worker", &["worker"], &env, "worker running as");
+    support::until("the worker ends the job", || {
+        let db = db.clone();
+        async move {
+            reconstruction_job::Entity::find_by_id(row.id)
+                .one(&db)
+                .await
+                .unwrap()
+                .is_some_and(|r| r.finished_at.is_some())
+        }
+    })
+    .await;
+    let done = reconstruction_job::Entity::find_by_id(row.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            done.status.as_str(),
+            done.error_code.as_deref(),
+            done.attempts
+        ),
+        ("FAILED", Some("BAD_REQUEST"), 1)
+    );
+    support::until("apalis records the task done", || {
+        let db = db.clone();
+        async move { tasks(db).await.iter().all(|(status, _)| status == "Done") }
+    })
+    .await;
+    drop(worker);
+    db.close().await.ok();
+    pg.drop_database().await;
+}

@@ -123,6 +123,41 @@ impl Queue {
             .map_err(|e| QueueError::Unreachable(e.to_string()))
     }
 
+    /// Queues a task for immediate running inside `txn`, so that it exists exactly when the
+    /// transaction's other rows do (PostgreSQL): a submission whose commit fails leaves no
+    /// task, and one that commits cannot lose its task to a fault between the two. Returns
+    /// the task id, or `None` on SQLite, whose queue is pushed after the commit with
+    /// [`push`](Self::push) (one process: nothing can run between the two there but a crash).
+    ///
+    /// The row is the one apalis' own push writes (`apalis.jobs`, its payload in the codec of
+    /// the storage, JSON), written here because apalis pushes only on its own connections.
+    pub async fn push_within(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        task: QueueTask,
+    ) -> Result<Option<String>, QueueError> {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let Queue::Postgres(storage) = self else {
+            return Ok(None);
+        };
+        let id = TaskId::from_ulid(ulid::Ulid::generate()).to_string();
+        let payload = serde_json::to_vec(&task).map_err(|e| QueueError::Push(e.to_string()))?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority) \
+             VALUES ($1, $2, $3, 'Pending', 0, $4, now(), 0)",
+            [
+                id.clone().into(),
+                storage.config().queue.to_string().into(),
+                payload.into(),
+                (MAX_ATTEMPTS as i32).into(),
+            ],
+        ))
+        .await
+        .map_err(|e| QueueError::Push(e.to_string()))?;
+        Ok(Some(id))
+    }
+
     /// Queues a task, optionally to run only after `delay` (retry backoff); returns its id.
     pub async fn push(
         &self,

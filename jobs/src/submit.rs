@@ -1,4 +1,5 @@
-//! Submitting work: a `reconstruction_jobs` row (the source of truth) plus a queue task.
+//! Submitting work: a `reconstruction_jobs` row (the source of truth) plus a queue task, in
+//! one transaction on PostgreSQL.
 //! Submission is idempotent: the same kind and request while an equal job is queued,
 //! running or succeeded returns that job instead of a new one.
 
@@ -85,7 +86,8 @@ pub fn submission_lock_key(job: &NewJob, hash: &str) -> i64 {
     }
 }
 
-/// Like [`submit`], but in one write transaction: an equal job is returned as is; otherwise
+/// Like [`submit`], but in one write transaction (with, on PostgreSQL, the queue task: see
+/// [`Queue::push_within`]): an equal job is returned as is; otherwise
 /// `check` (e.g. a per-user quota) decides before the row is inserted, so concurrent
 /// submissions cannot both pass it: SQLite serialises write transactions, and on PostgreSQL
 /// (where they run side by side) the transaction first takes the advisory lock of
@@ -154,7 +156,16 @@ pub async fn submit_checked(
     .insert(&txn)
     .await
     .map_err(SubmitError::from)?;
+    // On PostgreSQL the task is part of the transaction: no row without its task, whatever
+    // fails when.
+    let pushed = queue
+        .push_within(&txn, QueueTask::for_job(row.id))
+        .await
+        .map_err(SubmitError::from)?;
     txn.commit().await.map_err(SubmitError::from)?;
+    if pushed.is_some() {
+        return Ok((row, true));
+    }
     if let Err(e) = queue.push(QueueTask::for_job(row.id), None).await {
         // No task, no job: remove the row rather than leave a job that never runs.
         let _ = reconstruction_job::Entity::delete_by_id(row.id)
