@@ -399,8 +399,15 @@ pub async fn requeue_interrupted(
         am.status = Set(JobStatus::Queued.as_str().to_string());
         am.stage = Set(Some("requeued after an interrupted attempt".to_string()));
         am.updated_at = Set(Utc::now());
-        am.update(db).await?;
-        queue.push(QueueTask::for_job(job.id), None).await?;
+        // The row and its new task in one transaction on PostgreSQL, so a fault between the
+        // two cannot leave a QUEUED job that no task will ever run.
+        let txn = crate::store::begin_write(db).await?;
+        am.update(&txn).await?;
+        let pushed = queue.push_within(&txn, QueueTask::for_job(job.id)).await?;
+        txn.commit().await?;
+        if pushed.is_none() {
+            queue.push(QueueTask::for_job(job.id), None).await?;
+        }
         events.publish(JobEvent {
             job_id: job.public_id,
             status: JobStatus::Queued,
