@@ -413,7 +413,7 @@ async fn a_steady_stream_of_submissions_is_taken_at_once_not_at_the_next_heartbe
 
 /// On PostgreSQL a submission's queue task is written in the submission's own transaction:
 /// rolled back with it, committed with it, and taken and run by a worker process like any
-/// task apalis pushed itself. (Before, the task was pushed after the commit: a PostgreSQL
+/// task apalis pushed itself; a retry's task is due after its backoff. (Before, the task was pushed after the commit: a PostgreSQL
 /// restart in between left a QUEUED row without a task, which resubmissions of the same
 /// request then returned forever.)
 #[tokio::test]
@@ -450,7 +450,7 @@ async fn a_submission_and_its_queue_task_commit_together() {
 
     let txn = db.begin().await.unwrap();
     let pushed = queue
-        .push_within(&txn, QueueTask::for_job(12345))
+        .push_within(&txn, QueueTask::for_job(12345), None)
         .await
         .unwrap();
     assert!(pushed.is_some(), "PostgreSQL pushes inside the transaction");
@@ -502,6 +502,33 @@ async fn a_submission_and_its_queue_task_commit_together() {
         async move { tasks(db).await.iter().all(|(status, _)| status == "Done") }
     })
     .await;
+
+    // A retry's task (pushed with its row's change, after a backoff) is due only then.
+    let txn = db.begin().await.unwrap();
+    queue
+        .push_within(
+            &txn,
+            QueueTask::for_job(999),
+            Some(std::time::Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let due_in_seconds = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT extract(epoch FROM run_at - now())::float8 AS s FROM apalis.jobs \
+             WHERE convert_from(job, 'UTF8')::jsonb ->> 'job_id' = '999'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<f64>("", "s")
+        .unwrap();
+    assert!(
+        (55.0..=60.0).contains(&due_in_seconds),
+        "due in {due_in_seconds} s"
+    );
     drop(worker);
     db.close().await.ok();
     pg.drop_database().await;

@@ -123,7 +123,8 @@ impl Queue {
             .map_err(|e| QueueError::Unreachable(e.to_string()))
     }
 
-    /// Queues a task for immediate running inside `txn`, so that it exists exactly when the
+    /// Queues a task inside `txn` (to run at once, or after `delay`: a retry's backoff), so
+    /// that it exists exactly when the
     /// transaction's other rows do (PostgreSQL): a submission whose commit fails leaves no
     /// task, and one that commits cannot lose its task to a fault between the two. Returns
     /// the task id, or `None` on SQLite, whose queue is pushed after the commit with
@@ -135,6 +136,7 @@ impl Queue {
         &self,
         txn: &sea_orm::DatabaseTransaction,
         task: QueueTask,
+        delay: Option<Duration>,
     ) -> Result<Option<String>, QueueError> {
         use sea_orm::{ConnectionTrait, DbBackend, Statement};
         let Queue::Postgres(storage) = self else {
@@ -145,12 +147,13 @@ impl Queue {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority) \
-             VALUES ($1, $2, $3, 'Pending', 0, $4, now(), 0)",
+             VALUES ($1, $2, $3, 'Pending', 0, $4, now() + make_interval(secs => $5), 0)",
             [
                 id.clone().into(),
                 storage.config().queue.to_string().into(),
                 payload.into(),
                 (MAX_ATTEMPTS as i32).into(),
+                delay.unwrap_or_default().as_secs_f64().into(),
             ],
         ))
         .await

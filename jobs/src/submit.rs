@@ -159,7 +159,7 @@ pub async fn submit_checked(
     // On PostgreSQL the task is part of the transaction: no row without its task, whatever
     // fails when.
     let pushed = queue
-        .push_within(&txn, QueueTask::for_job(row.id))
+        .push_within(&txn, QueueTask::for_job(row.id), None)
         .await
         .map_err(SubmitError::from)?;
     txn.commit().await.map_err(SubmitError::from)?;

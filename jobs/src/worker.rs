@@ -289,13 +289,17 @@ impl<S: futures::Stream + Unpin> PollStrategy for Notified<S> {
     }
 }
 
+/// Records a job's new status and publishes it. With `retry_after` the job goes back to the
+/// queue: its row and its delayed task are written in one transaction on PostgreSQL, so that
+/// a fault between the two cannot leave a QUEUED job without a task.
 async fn set_status(
     state: &WorkerState,
     job: &reconstruction_job::Model,
     new_status: JobStatus,
     failure: Option<(&str, &str)>,
     conclusion: Option<Conclusion>,
-) -> Result<reconstruction_job::Model, sea_orm::DbErr> {
+    retry_after: Option<Duration>,
+) -> Result<reconstruction_job::Model, BoxDynError> {
     let now = Utc::now();
     let mut am = job.clone().into_active_model();
     am.status = Set(new_status.as_str().to_string());
@@ -312,7 +316,23 @@ async fn set_status(
         am.error_code = Set(Some(code.to_string()));
         am.error_message = Set(Some(message.to_string()));
     }
-    let saved = am.update(&state.db).await?;
+    let saved = match retry_after {
+        None => am.update(&state.db).await?,
+        Some(delay) => {
+            let task = QueueTask::for_job(job.id);
+            let txn = crate::store::begin_write(&state.db).await?;
+            let saved = am.update(&txn).await?;
+            let pushed = state
+                .queue
+                .push_within(&txn, task.clone(), Some(delay))
+                .await?;
+            txn.commit().await?;
+            if pushed.is_none() {
+                state.queue.push(task, Some(delay)).await?;
+            }
+            saved
+        }
+    };
     if let (Some(started), Some(finished)) = (saved.started_at, saved.finished_at) {
         let elapsed = (finished - started).to_std().unwrap_or_default();
         crate::metrics::job_finished(&saved.kind, &saved.status, elapsed);
@@ -403,7 +423,9 @@ pub async fn requeue_interrupted(
         // two cannot leave a QUEUED job that no task will ever run.
         let txn = crate::store::begin_write(db).await?;
         am.update(&txn).await?;
-        let pushed = queue.push_within(&txn, QueueTask::for_job(job.id)).await?;
+        let pushed = queue
+            .push_within(&txn, QueueTask::for_job(job.id), None)
+            .await?;
         txn.commit().await?;
         if pushed.is_none() {
             queue.push(QueueTask::for_job(job.id), None).await?;
@@ -464,11 +486,11 @@ pub async fn handle(
     match outcome {
         Ok(Ok(())) => {
             let conclusion = concluded.conclusion();
-            set_status(&state, &job, JobStatus::Succeeded, None, conclusion).await?;
+            set_status(&state, &job, JobStatus::Succeeded, None, conclusion, None).await?;
         }
         Ok(Err(JobFailure::Cancelled)) => {
             tracing::info!(job = %job.public_id, "job cancelled while running");
-            set_status(&state, &job, JobStatus::Cancelled, None, None).await?;
+            set_status(&state, &job, JobStatus::Cancelled, None, None, None).await?;
         }
         Ok(Err(JobFailure::BadInput { code, message })) => {
             tracing::warn!(job = %job.public_id, %code, %message, "job failed on bad input");
@@ -477,6 +499,7 @@ pub async fn handle(
                 &job,
                 JobStatus::Failed,
                 Some((&code, &message)),
+                None,
                 None,
             )
             .await?;
@@ -491,6 +514,7 @@ pub async fn handle(
                     JobStatus::Failed,
                     Some(("TRANSIENT_EXHAUSTED", &message)),
                     None,
+                    None,
                 )
                 .await?;
             } else {
@@ -501,12 +525,9 @@ pub async fn handle(
                     JobStatus::Queued,
                     Some(("TRANSIENT", &message)),
                     None,
+                    Some(backoff(n)),
                 )
                 .await?;
-                state
-                    .queue
-                    .push(QueueTask::for_job(job.id), Some(backoff(n)))
-                    .await?;
             }
         }
         Err(join) => {
@@ -521,6 +542,7 @@ pub async fn handle(
                 &job,
                 JobStatus::Failed,
                 Some(("INTERNAL", message)),
+                None,
                 None,
             )
             .await?;
