@@ -58,6 +58,21 @@ pub enum QueueError {
     Unreachable(String),
 }
 
+/// Why [`Queue::commit_with_task`] did not complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskCommitError {
+    /// The task could not be written in the transaction: nothing was committed.
+    #[error(transparent)]
+    NotCommitted(QueueError),
+    /// The commit failed: nothing was committed.
+    #[error("cannot commit the queued job: {0}")]
+    Db(sea_orm::DbErr),
+    /// SQLite: the rows were committed, but the task pushed after them was not.
+    #[error("the job was committed but not queued: {0}")]
+    TaskAfterCommit(QueueError),
+}
+
 /// The queue over whichever database the service uses.
 #[derive(Clone)]
 pub enum Queue {
@@ -159,6 +174,29 @@ impl Queue {
         .await
         .map_err(|e| QueueError::Push(e.to_string()))?;
         Ok(Some(id))
+    }
+
+    /// Commits `txn` with `task` queued (to run at once, or after `delay`): inside the
+    /// transaction on PostgreSQL ([`push_within`](Self::push_within)), right after the commit
+    /// on SQLite. The one way rows that queue a job (a submission, a retry, a requeue) are
+    /// committed.
+    pub async fn commit_with_task(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        task: QueueTask,
+        delay: Option<Duration>,
+    ) -> Result<(), TaskCommitError> {
+        let pushed = self
+            .push_within(&txn, task.clone(), delay)
+            .await
+            .map_err(TaskCommitError::NotCommitted)?;
+        txn.commit().await.map_err(TaskCommitError::Db)?;
+        if pushed.is_none() {
+            self.push(task, delay)
+                .await
+                .map_err(TaskCommitError::TaskAfterCommit)?;
+        }
+        Ok(())
     }
 
     /// Queues a task, optionally to run only after `delay` (retry backoff); returns its id.

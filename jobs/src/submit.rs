@@ -4,7 +4,7 @@
 //! running or succeeded returns that job instead of a new one.
 
 use crate::kinds::{JobKind, JobStatus};
-use crate::queue::{Queue, QueueError, QueueTask};
+use crate::queue::{Queue, QueueError, QueueTask, TaskCommitError};
 use crate::store::entities::reconstruction_job;
 use chrono::Utc;
 use sea_orm::{
@@ -158,22 +158,21 @@ pub async fn submit_checked(
     .map_err(SubmitError::from)?;
     // On PostgreSQL the task is part of the transaction: no row without its task, whatever
     // fails when.
-    let pushed = queue
-        .push_within(&txn, QueueTask::for_job(row.id), None)
+    match queue
+        .commit_with_task(txn, QueueTask::for_job(row.id), None)
         .await
-        .map_err(SubmitError::from)?;
-    txn.commit().await.map_err(SubmitError::from)?;
-    if pushed.is_some() {
-        return Ok((row, true));
+    {
+        Ok(()) => Ok((row, true)),
+        Err(TaskCommitError::NotCommitted(e)) => Err(SubmitError::from(e).into()),
+        Err(TaskCommitError::Db(e)) => Err(SubmitError::from(e).into()),
+        Err(TaskCommitError::TaskAfterCommit(e)) => {
+            // SQLite: no task, no job; remove the row rather than leave a job that never runs.
+            let _ = reconstruction_job::Entity::delete_by_id(row.id)
+                .exec(db)
+                .await;
+            Err(SubmitError::from(e).into())
+        }
     }
-    if let Err(e) = queue.push(QueueTask::for_job(row.id), None).await {
-        // No task, no job: remove the row rather than leave a job that never runs.
-        let _ = reconstruction_job::Entity::delete_by_id(row.id)
-            .exec(db)
-            .await;
-        return Err(SubmitError::from(e).into());
-    }
-    Ok((row, true))
 }
 
 /// Creates (or finds) the job and queues it; returns the row and whether it is new.

@@ -319,17 +319,12 @@ async fn set_status(
     let saved = match retry_after {
         None => am.update(&state.db).await?,
         Some(delay) => {
-            let task = QueueTask::for_job(job.id);
             let txn = crate::store::begin_write(&state.db).await?;
             let saved = am.update(&txn).await?;
-            let pushed = state
+            state
                 .queue
-                .push_within(&txn, task.clone(), Some(delay))
+                .commit_with_task(txn, QueueTask::for_job(job.id), Some(delay))
                 .await?;
-            txn.commit().await?;
-            if pushed.is_none() {
-                state.queue.push(task, Some(delay)).await?;
-            }
             saved
         }
     };
@@ -423,13 +418,9 @@ pub async fn requeue_interrupted(
         // two cannot leave a QUEUED job that no task will ever run.
         let txn = crate::store::begin_write(db).await?;
         am.update(&txn).await?;
-        let pushed = queue
-            .push_within(&txn, QueueTask::for_job(job.id), None)
+        queue
+            .commit_with_task(txn, QueueTask::for_job(job.id), None)
             .await?;
-        txn.commit().await?;
-        if pushed.is_none() {
-            queue.push(QueueTask::for_job(job.id), None).await?;
-        }
         events.publish(JobEvent {
             job_id: job.public_id,
             status: JobStatus::Queued,
