@@ -328,11 +328,15 @@ fn colour_table(map: Colormap) -> Vec<Rgb> {
 }
 
 fn lut_colour(lut: &[Rgb], t: f64) -> Rgb {
-    let k = (t.clamp(0.0, 1.0) * (LUT_SIZE - 1) as f64).round() as usize;
+    let k = crate::output::raster::round_non_negative(t.clamp(0.0, 1.0) * (LUT_SIZE - 1) as f64);
     lut[k.min(LUT_SIZE - 1)]
 }
 
 /// Resamples the STIX-frame map onto the north-up screen grid (bilinear).
+///
+/// The hot loop of every quick-look (one pass over ~10⁵ screen pixels): it reads the map as
+/// one row-major slice and writes the canvas rows directly, with no per-pixel bounds checks
+/// or calls to libm's `floor`/`round` (which x86-64's baseline instruction set lacks).
 fn draw_map(
     canvas: &mut Canvas,
     rec: &Reconstruction,
@@ -342,8 +346,11 @@ fn draw_map(
     hi: f64,
 ) {
     let grid = rec.map.grid;
-    let data = &rec.map.data;
     let n = grid.n;
+    let data = rec.map.data.as_standard_layout();
+    let Some(values) = data.as_slice() else {
+        return;
+    };
     let side = frame.rect.side_px;
     let arcsec_per_px = frame.fov_arcsec / side as f64;
     // Screen offset (east→west, south→north) to STIX offset: R(−θ).
@@ -352,35 +359,43 @@ fn draw_map(
         .sin_cos();
     let last = (n - 1) as f64;
     let half = (n as f64 - 1.0) / 2.0;
-    for py in 0..side {
-        let dy = frame.fov_arcsec / 2.0 - (py as f64 + 0.5) * arcsec_per_px;
-        for px in 0..side {
+    // The part of the plot square inside the canvas (all of it for a valid layout).
+    let (left, top) = (frame.rect.left_px, frame.rect.top_px);
+    let cols = side.min(canvas.width.saturating_sub(left));
+    let rows = side.min(canvas.height.saturating_sub(top));
+    // Each column's rotated offsets, computed once rather than once per row.
+    let columns: Vec<(f64, f64)> = (0..cols)
+        .map(|px| {
             let dx = (px as f64 + 0.5) * arcsec_per_px - frame.fov_arcsec / 2.0;
-            let fx = (c * dx - s * dy) / grid.pixel_arcsec + half;
-            let fy = (s * dx + c * dy) / grid.pixel_arcsec + half;
+            (c * dx, s * dx)
+        })
+        .collect();
+    for py in 0..rows {
+        let dy = frame.fov_arcsec / 2.0 - (py as f64 + 0.5) * arcsec_per_px;
+        let (s_dy, c_dy) = (s * dy, c * dy);
+        let start = ((top + py) * canvas.width + left) * 3;
+        let row = &mut canvas.rgb[start..start + cols * 3];
+        for (&(c_dx, s_dx), pixel) in columns.iter().zip(row.chunks_exact_mut(3)) {
+            let fx = (c_dx - s_dy) / grid.pixel_arcsec + half;
+            let fy = (s_dx + c_dy) / grid.pixel_arcsec + half;
             // The map covers index −0.5 … n−0.5; beyond the centres we hold the edge value.
             let colour = if fx < -0.5 || fy < -0.5 || fx > last + 0.5 || fy > last + 0.5 {
                 NO_DATA
             } else {
                 let (fx, fy) = (fx.clamp(0.0, last), fy.clamp(0.0, last));
-                let (x0, y0) = (
-                    (fx.floor() as usize).min(n - 2),
-                    (fy.floor() as usize).min(n - 2),
-                );
+                // Non-negative, so truncation is the floor.
+                let (x0, y0) = ((fx as usize).min(n - 2), (fy as usize).min(n - 2));
                 let (tx, ty) = (fx - x0 as f64, fy - y0 as f64);
-                let v = (1.0 - ty) * ((1.0 - tx) * data[[y0, x0]] + tx * data[[y0, x0 + 1]])
-                    + ty * ((1.0 - tx) * data[[y0 + 1, x0]] + tx * data[[y0 + 1, x0 + 1]]);
+                let (r0, r1) = (y0 * n + x0, (y0 + 1) * n + x0);
+                let v = (1.0 - ty) * ((1.0 - tx) * values[r0] + tx * values[r0 + 1])
+                    + ty * ((1.0 - tx) * values[r1] + tx * values[r1 + 1]);
                 if v.is_finite() {
                     lut_colour(lut, (v - lo) / (hi - lo))
                 } else {
                     NO_DATA
                 }
             };
-            canvas.set(
-                (frame.rect.left_px + px) as i64,
-                (frame.rect.top_px + py) as i64,
-                colour,
-            );
+            pixel.copy_from_slice(&colour);
         }
     }
 }

@@ -11,6 +11,15 @@ pub(crate) struct Canvas {
     pub(crate) rgb: Vec<u8>,
 }
 
+/// `x.round()` for `x ≥ 0` (half away from zero, exactly), without a call to libm's `round`,
+/// which the pixel loops would otherwise make per pixel; NaN gives 0, as `round() as usize`.
+#[inline]
+pub(crate) fn round_non_negative(x: f64) -> usize {
+    let k = x as usize;
+    // Exact: below 2⁵², `x − trunc(x)` is the fraction with no rounding.
+    if x - k as f64 >= 0.5 { k + 1 } else { k }
+}
+
 /// A coverage mask (0..1 per pixel), e.g. rendered text.
 pub(crate) struct Mask {
     pub(crate) width: usize,
@@ -67,7 +76,7 @@ impl Canvas {
         let i = (y as usize * self.width + x as usize) * 3;
         for (dst, &src) in self.rgb[i..i + 3].iter_mut().zip(&c) {
             let old = f32::from(*dst);
-            *dst = (old + (f32::from(src) - old) * a).round() as u8;
+            *dst = round_non_negative(f64::from(old + (f32::from(src) - old) * a)).min(255) as u8;
         }
     }
 
