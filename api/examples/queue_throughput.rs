@@ -25,6 +25,12 @@
 //! cargo build --release --bin stix-archive --example queue_throughput
 //! target/release/examples/queue_throughput --job clean --workers 2 --jobs 60 --clients 10
 //! ```
+//!
+//! `--backlog` measures the workers alone: every job is submitted while no worker runs, then
+//! the workers start and drain the queue; jobs per second is then counted from the first
+//! claim to the last final status (the rows' `started_at`/`finished_at`), so the submissions,
+//! the API process and the clients take none of the measured time or CPU. Without it, the
+//! submissions run while the workers work, and all of it shares the machine's cores.
 
 use jobs::queue::Queue;
 use jobs::store::entities::reconstruction_job;
@@ -55,6 +61,7 @@ struct Args {
     concurrency: usize,
     jobs: usize,
     clients: usize,
+    backlog: bool,
 }
 
 fn args() -> Args {
@@ -73,9 +80,14 @@ fn args() -> Args {
         concurrency: 1,
         jobs: 200,
         clients: 20,
+        backlog: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
+        if k == "--backlog" {
+            a.backlog = true;
+            continue;
+        }
         let v = it.next().unwrap_or_else(|| panic!("{k} needs a value"));
         match k.as_str() {
             "--admin" => a.admin = v,
@@ -164,6 +176,18 @@ fn start(
 
 fn start_worker(a: &Args, url: &str, dir: &std::path::Path) -> Child {
     start(a, url, dir, &["worker"], "worker running as").0
+}
+
+/// Stops the worker processes (SIGTERM, so each finishes its job) and waits for them.
+fn stop_workers(workers: &mut Vec<Child>) {
+    for w in workers.iter() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &w.id().to_string()])
+            .status();
+    }
+    for mut w in workers.drain(..) {
+        let _ = w.wait();
+    }
 }
 
 /// A GraphQL POST to the API at `base`.
@@ -301,6 +325,10 @@ async fn main() {
         }
     }
     let before = reconstruction_job::Entity::find().count(&db).await.unwrap() as usize;
+    if a.backlog {
+        // No worker may take a job before the whole backlog is queued.
+        stop_workers(&mut workers);
+    }
 
     let started = Instant::now();
     let per_client = a.jobs.div_ceil(a.clients);
@@ -348,6 +376,11 @@ async fn main() {
         t.await.unwrap();
     }
     let submitted = started.elapsed();
+    if a.backlog {
+        workers = (0..a.workers)
+            .map(|_| start_worker(&a, &url, dir.path()))
+            .collect();
+    }
     loop {
         let finished = reconstruction_job::Entity::find()
             .filter(reconstruction_job::Column::FinishedAt.is_not_null())
@@ -389,6 +422,16 @@ async fn main() {
         .filter_map(|r| r.started_at.map(|s| (s - r.created_at).as_seconds_f64()))
         .collect();
     wait.sort_by(f64::total_cmp);
+    // Of which running (claim → final status), on average.
+    let running: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| {
+            r.started_at
+                .zip(r.finished_at)
+                .map(|(s, f)| (f - s).as_seconds_f64())
+        })
+        .collect();
+    let running_mean_ms = 1e3 * running.iter().sum::<f64>() / running.len().max(1) as f64;
     let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {
         *by_worker
@@ -396,19 +439,37 @@ async fn main() {
             .or_default() += 1;
     }
     let attempts_over_one = rows.iter().filter(|r| r.attempts != 1).count();
+    // With a backlog, the workers' own time: first claim to last final status.
+    let measured = if a.backlog {
+        let first = rows
+            .iter()
+            .filter_map(|r| r.started_at)
+            .min()
+            .expect("a claim");
+        let last = rows
+            .iter()
+            .filter_map(|r| r.finished_at)
+            .max()
+            .expect("an end");
+        (last - first).to_std().unwrap_or_default()
+    } else {
+        total
+    };
     println!(
-        "{{\"workers\":{},\"concurrency\":{},\"clients\":{},\"jobs\":{},\"submit_s\":{:.3},\"total_s\":{:.3},\"jobs_per_s\":{:.1},\"latency_p50_s\":{:.3},\"latency_p99_s\":{:.3},\"queued_p50_s\":{:.3},\"queued_p99_s\":{:.3},\"jobs_not_run_exactly_once\":{},\"not_succeeded\":{},\"by_worker\":{:?}}}",
+        "{{\"workers\":{},\"concurrency\":{},\"clients\":{},\"jobs\":{},\"backlog\":{},\"submit_s\":{:.3},\"total_s\":{:.3},\"jobs_per_s\":{:.1},\"latency_p50_s\":{:.3},\"latency_p99_s\":{:.3},\"queued_p50_s\":{:.3},\"queued_p99_s\":{:.3},\"running_mean_ms\":{:.1},\"jobs_not_run_exactly_once\":{},\"not_succeeded\":{},\"by_worker\":{:?}}}",
         a.workers,
         a.concurrency,
         a.clients,
         rows.len(),
+        a.backlog,
         submitted.as_secs_f64(),
-        total.as_secs_f64(),
-        a.jobs as f64 / total.as_secs_f64(),
+        measured.as_secs_f64(),
+        a.jobs as f64 / measured.as_secs_f64(),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         percentile(&wait, 0.5),
         percentile(&wait, 0.99),
+        running_mean_ms,
         attempts_over_one,
         failed,
         by_worker.values().collect::<Vec<_>>(),
@@ -417,12 +478,7 @@ async fn main() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    for w in &mut workers {
-        let _ = Command::new("kill")
-            .args(["-TERM", &w.id().to_string()])
-            .status();
-        let _ = w.wait();
-    }
+    stop_workers(&mut workers);
     db.close().await.ok();
     let _ = admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
