@@ -48,7 +48,7 @@ pub struct WorkerState {
     /// What actually runs a job of each kind.
     pub runner: Arc<dyn JobRunner>,
     /// A `RUNNING` job not updated for this long is presumed orphaned (its worker died) and
-    /// requeued. Running jobs update their row after every unit of work.
+    /// requeued. A running job's heartbeat touches its row every third of this.
     pub stale_after: Duration,
     /// Threads the jobs of this process compute on (see [`size_compute_pool`]); 0: one per
     /// job slot, so that a process with `concurrency` slots uses that many cores.
@@ -78,21 +78,40 @@ pub fn size_compute_pool(threads: usize) -> usize {
     }
 }
 
+/// Shortest time between two recorded progress steps of a job. A step reported sooner
+/// after the last one (or after the claim, which records the first stage) is held and
+/// recorded when this time is up, unless a later step replaces it or the job ends first:
+/// its final update then carries the last stage. Subscribers still see every job's
+/// progress at least this often, and a job of a few milliseconds costs no progress write.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
 /// Progress reporting handed to a running job.
 #[derive(Clone)]
 pub struct Progress {
     db: DatabaseConnection,
     events: EventBus,
     job: reconstruction_job::Model,
-    conclusion: Arc<std::sync::Mutex<Option<Conclusion>>>,
+    conclusion: Arc<std::sync::Mutex<Option<ProgressStep>>>,
+    pacing: Arc<std::sync::Mutex<Pacing>>,
 }
 
-/// The last stage and progress of a job that succeeded, written with its final status.
+/// When the last progress step was recorded, and the step waiting to be.
+struct Pacing {
+    recorded_at: tokio::time::Instant,
+    held: Option<ProgressStep>,
+    flush: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// One progress step: a stage and `done/total` (also the last one a job ends with, written
+/// with its final status).
 #[derive(Debug, Clone, PartialEq)]
-struct Conclusion {
-    stage: String,
-    done: i32,
-    total: i32,
+pub struct ProgressStep {
+    /// What the job is doing, e.g. `imaging`.
+    pub stage: String,
+    /// Units of work done.
+    pub done: i32,
+    /// Units of work planned.
+    pub total: i32,
 }
 
 impl Progress {
@@ -103,6 +122,12 @@ impl Progress {
             events,
             job,
             conclusion: Arc::default(),
+            // The claim recorded the first stage.
+            pacing: Arc::new(std::sync::Mutex::new(Pacing {
+                recorded_at: tokio::time::Instant::now(),
+                held: None,
+                flush: None,
+            })),
         }
     }
 
@@ -114,38 +139,123 @@ impl Progress {
             .conclusion
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *c = Some(Conclusion {
+        *c = Some(ProgressStep {
             stage: stage.to_string(),
             done,
             total,
         });
     }
 
-    fn conclusion(&self) -> Option<Conclusion> {
+    fn conclusion(&self) -> Option<ProgressStep> {
         self.conclusion
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    /// Records and publishes a stage and `done/total` progress.
+    /// Records and publishes a stage and `done/total` progress: at once when the last step
+    /// was recorded at least [`PROGRESS_EVERY`] ago, else when that time is up (a step
+    /// reported meanwhile replaces this one). A failed immediate write fails the job as
+    /// transient; a failed delayed one is logged and left to the next step or the end.
     pub async fn report(&self, stage: &str, done: i32, total: i32) -> Result<(), JobFailure> {
-        let mut am = self.job.clone().into_active_model();
-        am.stage = Set(Some(stage.to_string()));
-        am.progress_done = Set(done);
-        am.progress_total = Set(total);
-        am.updated_at = Set(Utc::now());
-        am.update(&self.db)
-            .await
-            .map_err(|e| JobFailure::Transient(format!("recording progress: {e}")))?;
-        self.events.publish(JobEvent {
-            job_id: self.job.public_id,
-            status: JobStatus::Running,
-            stage: Some(stage.to_string()),
+        let step = ProgressStep {
+            stage: stage.to_string(),
             done,
             total,
-            message: None,
-        });
+        };
+        let now_due = {
+            let mut p = self.pacing();
+            let due = p.recorded_at + PROGRESS_EVERY;
+            if p.flush.is_none() && tokio::time::Instant::now() >= due {
+                p.recorded_at = tokio::time::Instant::now();
+                true
+            } else {
+                p.held = Some(step.clone());
+                if p.flush.is_none() {
+                    let me = self.clone();
+                    p.flush = Some(tokio::spawn(async move {
+                        tokio::time::sleep_until(due).await;
+                        me.flush_held().await;
+                    }));
+                }
+                false
+            }
+        };
+        if now_due {
+            self.record(&step)
+                .await
+                .map_err(|e| JobFailure::Transient(format!("recording progress: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Ends the reporting when the job has ended: a held step is not written on its own but
+    /// returned, for the job's final update to carry.
+    pub fn stop(&self) -> Option<ProgressStep> {
+        let mut p = self.pacing();
+        if let Some(f) = p.flush.take() {
+            f.abort();
+        }
+        p.held.take()
+    }
+
+    fn pacing(&self) -> std::sync::MutexGuard<'_, Pacing> {
+        self.pacing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records the held step, if any (the delayed half of [`report`](Self::report)).
+    async fn flush_held(&self) {
+        let held = {
+            let mut p = self.pacing();
+            p.flush = None;
+            p.recorded_at = tokio::time::Instant::now();
+            p.held.take()
+        };
+        if let Some(step) = held
+            && let Err(e) = self.record(&step).await
+        {
+            tracing::warn!(job = %self.job.public_id, "cannot record progress: {e}");
+        }
+    }
+
+    /// Writes a step to the job's row while it is running, and publishes it.
+    async fn record(&self, step: &ProgressStep) -> Result<(), sea_orm::DbErr> {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let updated = reconstruction_job::Entity::update_many()
+            .col_expr(
+                reconstruction_job::Column::Stage,
+                Expr::value(step.stage.clone()),
+            )
+            .col_expr(
+                reconstruction_job::Column::ProgressDone,
+                Expr::value(step.done),
+            )
+            .col_expr(
+                reconstruction_job::Column::ProgressTotal,
+                Expr::value(step.total),
+            )
+            .col_expr(
+                reconstruction_job::Column::UpdatedAt,
+                Expr::value(Utc::now()),
+            )
+            .filter(reconstruction_job::Column::Id.eq(self.job.id))
+            .filter(reconstruction_job::Column::Status.eq(JobStatus::Running.as_str()))
+            .exec(&self.db)
+            .await?;
+        // No longer running (ended, or requeued by a reaper): nothing to tell.
+        if updated.rows_affected == 1 {
+            self.events.publish(JobEvent {
+                job_id: self.job.public_id,
+                status: JobStatus::Running,
+                stage: Some(step.stage.clone()),
+                done: step.done,
+                total: step.total,
+                message: None,
+            });
+        }
         Ok(())
     }
 }
@@ -289,7 +399,8 @@ impl<S: futures::Stream + Unpin> PollStrategy for Notified<S> {
     }
 }
 
-/// Records a job's new status and publishes it. With `retry_after` the job goes back to the
+/// Records a job's new status (with `last_step`, the stage and progress it ended at) and
+/// publishes it. With `retry_after` the job goes back to the
 /// queue: its row and its delayed task are written in one transaction on PostgreSQL, so that
 /// a fault between the two cannot leave a QUEUED job without a task.
 async fn set_status(
@@ -297,13 +408,13 @@ async fn set_status(
     job: &reconstruction_job::Model,
     new_status: JobStatus,
     failure: Option<(&str, &str)>,
-    conclusion: Option<Conclusion>,
+    last_step: Option<ProgressStep>,
     retry_after: Option<Duration>,
 ) -> Result<reconstruction_job::Model, BoxDynError> {
     let now = Utc::now();
     let mut am = job.clone().into_active_model();
     am.status = Set(new_status.as_str().to_string());
-    if let Some(c) = conclusion {
+    if let Some(c) = last_step {
         am.stage = Set(Some(c.stage));
         am.progress_done = Set(c.done);
         am.progress_total = Set(c.total);
@@ -472,16 +583,18 @@ pub async fn handle(
     // Run on its own task so that a panic is caught as a JoinError and recorded.
     let outcome = tokio::spawn(async move { runner.run(&job_for_run, progress).await }).await;
     heartbeat.abort();
+    // The last step reported but not yet written goes into the final update.
+    let held = concluded.stop();
     // The final update names only the columns it sets and returns the whole row, so the
     // claimed row (with this attempt's count) is all it needs: no re-read.
     match outcome {
         Ok(Ok(())) => {
-            let conclusion = concluded.conclusion();
-            set_status(&state, &job, JobStatus::Succeeded, None, conclusion, None).await?;
+            let last = concluded.conclusion().or(held);
+            set_status(&state, &job, JobStatus::Succeeded, None, last, None).await?;
         }
         Ok(Err(JobFailure::Cancelled)) => {
             tracing::info!(job = %job.public_id, "job cancelled while running");
-            set_status(&state, &job, JobStatus::Cancelled, None, None, None).await?;
+            set_status(&state, &job, JobStatus::Cancelled, None, held, None).await?;
         }
         Ok(Err(JobFailure::BadInput { code, message })) => {
             tracing::warn!(job = %job.public_id, %code, %message, "job failed on bad input");
@@ -490,7 +603,7 @@ pub async fn handle(
                 &job,
                 JobStatus::Failed,
                 Some((&code, &message)),
-                None,
+                held,
                 None,
             )
             .await?;
@@ -504,7 +617,7 @@ pub async fn handle(
                     &job,
                     JobStatus::Failed,
                     Some(("TRANSIENT_EXHAUSTED", &message)),
-                    None,
+                    held,
                     None,
                 )
                 .await?;
@@ -515,7 +628,7 @@ pub async fn handle(
                     &job,
                     JobStatus::Queued,
                     Some(("TRANSIENT", &message)),
-                    None,
+                    held,
                     Some(backoff(n)),
                 )
                 .await?;
@@ -533,7 +646,7 @@ pub async fn handle(
                 &job,
                 JobStatus::Failed,
                 Some(("INTERNAL", message)),
-                None,
+                held,
                 None,
             )
             .await?;

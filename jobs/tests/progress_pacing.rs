@@ -1,0 +1,110 @@
+//! A running job's progress is recorded at most every `PROGRESS_EVERY`, on the real
+//! database (SQLite here, PostgreSQL with `TEST_DATABASE_URL`): steps reported sooner are
+//! held and the latest one recorded when the time is up; a held step of a job that ended
+//! is handed back for its final update; a step after a quiet spell is recorded at once.
+
+use jobs::events::EventBus;
+use jobs::kinds::{JobKind, JobStatus};
+use jobs::queue::Queue;
+use jobs::store::entities::reconstruction_job;
+use jobs::submit::{NewJob, submit};
+use jobs::worker::{PROGRESS_EVERY, Progress};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use std::time::Duration;
+
+/// The job's stage and `done/total` as stored.
+async fn stored(db: &sea_orm::DatabaseConnection, id: i64) -> (Option<String>, i32, i32) {
+    let j = reconstruction_job::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    (j.stage, j.progress_done, j.progress_total)
+}
+
+#[tokio::test]
+async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = jobs::test_support::fresh_database_url(dir.path())
+        .await
+        .unwrap();
+    let db = jobs::store::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .unwrap();
+    jobs::store::migrate(&db).await.unwrap();
+    let queue = Queue::setup(&db, 1).await.unwrap();
+    let (job, _) = submit(
+        &db,
+        &queue,
+        NewJob {
+            kind: JobKind::Preview,
+            request: serde_json::json!({ "pacing": 1 }),
+            science_file_id: None,
+            owner_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    // As a claim leaves it: running, at its first stage.
+    let mut am = job.clone().into_active_model();
+    am.status = Set(JobStatus::Running.as_str().to_string());
+    am.stage = Set(Some("reading".into()));
+    let job = am.update(&db).await.unwrap();
+    let events = EventBus::default();
+    let mut heard = events.subscribe();
+    let progress = Progress::new(db.clone(), events.clone(), job.clone());
+
+    // Three steps right after the claim: none is written yet.
+    for done in 0..3 {
+        progress.report("imaging", done, 10).await.unwrap();
+    }
+    assert_eq!(stored(&db, job.id).await, (Some("reading".into()), 0, 0));
+    assert!(heard.try_recv().is_err(), "nothing published yet");
+    // When the interval is up, only the latest is written and published.
+    tokio::time::sleep(PROGRESS_EVERY + Duration::from_millis(200)).await;
+    assert_eq!(stored(&db, job.id).await, (Some("imaging".into()), 2, 10));
+    let e = heard.try_recv().expect("one event");
+    assert_eq!((e.status, e.done, e.total), (JobStatus::Running, 2, 10));
+    assert!(heard.try_recv().is_err(), "exactly one event");
+
+    // After a quiet spell a step is written at once.
+    tokio::time::sleep(PROGRESS_EVERY).await;
+    progress.report("imaging", 5, 10).await.unwrap();
+    assert_eq!(stored(&db, job.id).await, (Some("imaging".into()), 5, 10));
+    assert_eq!(heard.try_recv().expect("an event").done, 5);
+
+    // A step held when the job ends is not written on its own: it is handed back for the
+    // job's final update to carry.
+    progress.report("imaging", 6, 10).await.unwrap();
+    let held = progress.stop().expect("the held step");
+    assert_eq!(
+        (held.stage.as_str(), held.done, held.total),
+        ("imaging", 6, 10)
+    );
+    assert_eq!(progress.stop(), None, "handed back once");
+    tokio::time::sleep(PROGRESS_EVERY + Duration::from_millis(200)).await;
+    assert_eq!(stored(&db, job.id).await, (Some("imaging".into()), 5, 10));
+    assert!(
+        heard.try_recv().is_err(),
+        "the held step is not published on its own"
+    );
+
+    // A held step of a job that is no longer running is not written either.
+    let progress = Progress::new(db.clone(), events.clone(), job.clone());
+    progress.report("imaging", 7, 10).await.unwrap();
+    let mut am = reconstruction_job::Entity::find_by_id(job.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    am.status = Set(JobStatus::Succeeded.as_str().to_string());
+    am.stage = Set(Some("done".into()));
+    am.update(&db).await.unwrap();
+    tokio::time::sleep(PROGRESS_EVERY + Duration::from_millis(200)).await;
+    assert_eq!(stored(&db, job.id).await, (Some("done".into()), 5, 10));
+    assert!(
+        heard.try_recv().is_err(),
+        "an ended job's step is not published"
+    );
+}
