@@ -19,7 +19,7 @@ use domain::imaging::params::ImagingParams;
 use domain::l1::PixelData;
 use domain::output::Provenance;
 use domain::time_range::TimeRange;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -86,6 +86,10 @@ pub struct BoxSpec {
     /// Set when the job is cancelled: algorithms not yet started are skipped and the
     /// iterative ones stop between iterations.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// True when no image of this box can be stored yet: the first attempt of a job whose
+    /// dedup keys name the job itself (a user reconstruction). The read for images already
+    /// stored is then skipped; the insert still ignores a duplicate key.
+    pub first_of_its_kind: bool,
 }
 
 /// What became of a box.
@@ -137,13 +141,15 @@ pub async fn image_box(
         .iter()
         .map(|&a| (a, spec.dedup_of(a)))
         .collect();
-    let existing = image::Entity::find()
-        .filter(image::Column::DedupKey.is_in(wanted.values().cloned().collect::<Vec<_>>()))
-        .all(db)
-        .await
-        .map_err(transient)?;
-    if existing.len() == wanted.len() {
-        return Ok(BoxOutcome::AlreadyStored);
+    if !spec.first_of_its_kind {
+        let existing = image::Entity::find()
+            .filter(image::Column::DedupKey.is_in(wanted.values().cloned().collect::<Vec<_>>()))
+            .count(db)
+            .await
+            .map_err(transient)?;
+        if existing as usize == wanted.len() {
+            return Ok(BoxOutcome::AlreadyStored);
+        }
     }
     let image_ids: HashMap<Algorithm, uuid::Uuid> = spec
         .algorithms

@@ -621,6 +621,8 @@ fn preview_box(p: PreviewBox<'_>) -> BoxSpec {
         policy_version: Some(b.policy_version.clone()),
         policy_inputs: Some(serde_json::json!({ "box": &b.inputs, "context": p.context })),
         cancel: None,
+        // Preview dedup keys name the box, not the job: another job may have stored them.
+        first_of_its_kind: false,
     }
 }
 

@@ -90,15 +90,22 @@ impl ReconstructionRunner {
     ) -> Result<(), JobFailure> {
         let n = req.algorithms.len() as i32;
         // (The claim set the stage to `reading`.) The science and background rows in one
-        // statement.
-        let rows: Vec<science_file::Model> = science_file::Entity::find()
+        // statement and, side by side with it, the file's flares when the map centre is to
+        // be found from them: one round trip to the database instead of two.
+        let rows = science_file::Entity::find()
             .filter(
                 science_file::Column::Id
                     .is_in(std::iter::once(req.science_file_id).chain(req.background.file_id)),
             )
-            .all(&self.db)
-            .await
-            .map_err(transient)?;
+            .all(&self.db);
+        let flares = async {
+            match req.map_center_hpc_arcsec {
+                Some(_) => Ok(Vec::new()),
+                None => flares_of_file(&self.db, req.science_file_id).await,
+            }
+        };
+        let (rows, flares): (Vec<science_file::Model>, Vec<flare::Model>) =
+            tokio::try_join!(rows, flares).map_err(transient)?;
         let row_of = |id: i64| rows.iter().find(|r| r.id == id).cloned();
         let file = row_of(req.science_file_id)
             .ok_or_else(|| bad("NOT_FOUND", "the science file is gone"))?;
@@ -123,7 +130,7 @@ impl ReconstructionRunner {
         let center = match req.map_center_hpc_arcsec {
             Some(hpc) => (None, aspect.attitude().hpc_to_stix(hpc)),
             None => {
-                self.flare_location(&file, &sci, background.as_ref(), &aspects, &aspect, &time)
+                self.flare_location(&flares, &sci, background.as_ref(), &aspects, &aspect, &time)
                     .await?
             }
         };
@@ -168,6 +175,8 @@ impl ReconstructionRunner {
             policy_version: None,
             policy_inputs: Some(job.request.clone()),
             cancel: Some(cancel.clone()),
+            // Its images are keyed by this job; its first attempt cannot have stored any.
+            first_of_its_kind: job.attempts == 1,
         };
         progress.report("imaging", 0, n).await?;
         // A previous attempt of this job (its worker killed, the database lost) may have left
@@ -239,32 +248,18 @@ impl ReconstructionRunner {
         }))
     }
 
-    /// The flare of the file that overlaps the box (its listed location, else located as the
-    /// previews do), else a location over the box itself. Returns the flare row, if any, and
-    /// the centre in the STIX frame.
+    /// The flare of the file (`flares`) that overlaps the box (its listed location, else
+    /// located as the previews do), else a location over the box itself. Returns the flare
+    /// row, if any, and the centre in the STIX frame.
     async fn flare_location(
         &self,
-        file: &science_file::Model,
+        flares: &[flare::Model],
         sci: &Arc<domain::l1::PixelData>,
         background: Option<&(science_file::Model, Arc<domain::l1::PixelData>)>,
         aspects: &[science_file::Model],
         aspect: &AspectSolution,
         time: &TimeRange,
     ) -> Result<(Option<flare::Model>, [f64; 2]), JobFailure> {
-        // The file's flares in one statement.
-        let flares = flare::Entity::find()
-            .filter(
-                flare::Column::Id.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(flare_science_file::Column::FlareId)
-                        .from(flare_science_file::Entity)
-                        .and_where(flare_science_file::Column::ScienceFileId.eq(file.id))
-                        .to_owned(),
-                ),
-            )
-            .all(&self.db)
-            .await
-            .map_err(transient)?;
         let bkg = background.map(|(_, d)| d.clone());
         let best = flares
             .iter()
@@ -329,6 +324,25 @@ impl ReconstructionRunner {
         })?;
         Ok((None, located.stix_arcsec))
     }
+}
+
+/// The flares listed for science file `file_id`, in one statement.
+async fn flares_of_file(
+    db: &DatabaseConnection,
+    file_id: i64,
+) -> Result<Vec<flare::Model>, sea_orm::DbErr> {
+    flare::Entity::find()
+        .filter(
+            flare::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(flare_science_file::Column::FlareId)
+                    .from(flare_science_file::Entity)
+                    .and_where(flare_science_file::Column::ScienceFileId.eq(file_id))
+                    .to_owned(),
+            ),
+        )
+        .all(db)
+        .await
 }
 
 fn solve(file: &AspectFile, window: &TimeRange) -> Result<AspectSolution, String> {
