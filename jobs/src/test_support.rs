@@ -34,6 +34,18 @@ pub async fn fresh_database_url(dir: &Path) -> Result<String, sea_orm::DbErr> {
     Ok(format!("{root}/{name}{query}"))
 }
 
+/// A migrated database for one test (from [`fresh_database_url`]), with a pool of four.
+pub async fn fresh_database(dir: &Path) -> Result<sea_orm::DatabaseConnection, String> {
+    let url = fresh_database_url(dir).await.map_err(|e| e.to_string())?;
+    let db = crate::store::connect(&url, 4, std::time::Duration::from_secs(10))
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::store::migrate(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
 /// A real S3-compatible server for one test: moto's server mode on a loopback port, with
 /// one empty bucket, stopped when dropped. Found through `STIX_MOTO_SERVER` (set by
 /// `scripts/test.sh`), else the README command's virtualenv `target/pyenv/bin/moto_server`;

@@ -25,13 +25,9 @@ async fn stored(db: &sea_orm::DatabaseConnection, id: i64) -> (Option<String>, i
 #[tokio::test]
 async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() {
     let dir = tempfile::tempdir().unwrap();
-    let url = jobs::test_support::fresh_database_url(dir.path())
+    let db = jobs::test_support::fresh_database(dir.path())
         .await
         .unwrap();
-    let db = jobs::store::connect(&url, 4, Duration::from_secs(10))
-        .await
-        .unwrap();
-    jobs::store::migrate(&db).await.unwrap();
     let queue = Queue::setup(&db, 1).await.unwrap();
     let (job, _) = submit(
         &db,

@@ -82,13 +82,9 @@ struct Pool {
 
 async fn pool(stale_after: Duration) -> Pool {
     let dir = tempfile::tempdir().unwrap();
-    let url = jobs::test_support::fresh_database_url(dir.path())
+    let db = jobs::test_support::fresh_database(dir.path())
         .await
         .unwrap();
-    let db = jobs::store::connect(&url, 4, Duration::from_secs(10))
-        .await
-        .unwrap();
-    jobs::store::migrate(&db).await.unwrap();
     let queue = Queue::setup(&db, 1).await.unwrap();
     let events = EventBus::default();
     let state = Arc::new(WorkerState {
