@@ -91,15 +91,16 @@ pub struct Progress {
     db: DatabaseConnection,
     events: EventBus,
     job: reconstruction_job::Model,
-    conclusion: Arc<std::sync::Mutex<Option<ProgressStep>>>,
     pacing: Arc<std::sync::Mutex<Pacing>>,
 }
 
-/// When the last progress step was recorded, and the step waiting to be.
+/// When the last progress step was recorded, the step waiting to be, and the step the job
+/// said it ends with if it succeeds.
 struct Pacing {
     recorded_at: tokio::time::Instant,
     held: Option<ProgressStep>,
     flush: Option<tokio::task::JoinHandle<()>>,
+    conclusion: Option<ProgressStep>,
 }
 
 /// One progress step: a stage and `done/total` (also the last one a job ends with, written
@@ -121,12 +122,12 @@ impl Progress {
             db,
             events,
             job,
-            conclusion: Arc::default(),
             // The claim recorded the first stage.
             pacing: Arc::new(std::sync::Mutex::new(Pacing {
                 recorded_at: tokio::time::Instant::now(),
                 held: None,
                 flush: None,
+                conclusion: None,
             })),
         }
     }
@@ -135,11 +136,7 @@ impl Progress {
     /// update (and event) as its `SUCCEEDED` status rather than as a progress step of its own.
     /// Ignored when the job does not succeed.
     pub fn conclude(&self, stage: &str, done: i32, total: i32) {
-        let mut c = self
-            .conclusion
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *c = Some(ProgressStep {
+        self.pacing().conclusion = Some(ProgressStep {
             stage: stage.to_string(),
             done,
             total,
@@ -147,10 +144,7 @@ impl Progress {
     }
 
     fn conclusion(&self) -> Option<ProgressStep> {
-        self.conclusion
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.pacing().conclusion.clone()
     }
 
     /// Records and publishes a stage and `done/total` progress: at once when the last step
