@@ -31,6 +31,10 @@
 //! claim to the last final status (the rows' `started_at`/`finished_at`), so the submissions,
 //! the API process and the clients take none of the measured time or CPU. Without it, the
 //! submissions run while the workers work, and all of it shares the machine's cores.
+//!
+//! `--pin` starts each worker process under `taskset -c` on CPUs of its own (worker `i` on
+//! CPUs `i × concurrency …`, round the machine's CPUs), as the README advises operators to
+//! run worker processes that share a machine; the other processes and PostgreSQL stay free.
 
 use jobs::queue::Queue;
 use jobs::store::entities::reconstruction_job;
@@ -62,6 +66,7 @@ struct Args {
     jobs: usize,
     clients: usize,
     backlog: bool,
+    pin: bool,
 }
 
 fn args() -> Args {
@@ -81,11 +86,16 @@ fn args() -> Args {
         jobs: 200,
         clients: 20,
         backlog: false,
+        pin: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         if k == "--backlog" {
             a.backlog = true;
+            continue;
+        }
+        if k == "--pin" {
+            a.pin = true;
             continue;
         }
         let v = it.next().unwrap_or_else(|| panic!("{k} needs a value"));
@@ -123,9 +133,23 @@ fn database_url(admin: &str, name: &str) -> String {
     }
 }
 
-/// `stix-archive ARGS` with the settings every process of the run shares.
-fn process(a: &Args, url: &str, dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut c = Command::new(&a.bin);
+/// `stix-archive ARGS` with the settings every process of the run shares; on the CPUs `cpus`
+/// (a `taskset -c` list) when given.
+fn process(
+    a: &Args,
+    url: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+    cpus: Option<&str>,
+) -> Command {
+    let mut c = match cpus {
+        Some(list) => {
+            let mut t = Command::new("taskset");
+            t.args(["-c", list, &a.bin]);
+            t
+        }
+        None => Command::new(&a.bin),
+    };
     c.args(args)
         .env("STIX__DATABASE__URL", url)
         .env("STIX__STORAGE__DATA_DIR", dir.join("store"))
@@ -148,9 +172,10 @@ fn start(
     url: &str,
     dir: &std::path::Path,
     args: &[&str],
+    cpus: Option<&str>,
     ready: &str,
 ) -> (Child, String) {
-    let mut child = process(a, url, dir, args)
+    let mut child = process(a, url, dir, args, cpus)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -174,8 +199,29 @@ fn start(
     (child, line)
 }
 
-fn start_worker(a: &Args, url: &str, dir: &std::path::Path) -> Child {
-    start(a, url, dir, &["worker"], "worker running as").0
+/// Starts worker process number `index` (from 0); with `--pin`, on CPUs of its own: its
+/// `concurrency` CPUs follow those of the workers before it, round the machine's CPUs.
+fn start_worker(a: &Args, url: &str, dir: &std::path::Path, index: usize) -> Child {
+    let cpus = a.pin.then(|| {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let first = index * a.concurrency;
+        let mut list: Vec<usize> = (first..first + a.concurrency).map(|c| c % n).collect();
+        list.sort_unstable();
+        list.dedup();
+        list.iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    start(
+        a,
+        url,
+        dir,
+        &["worker"],
+        cpus.as_deref(),
+        "worker running as",
+    )
+    .0
 }
 
 /// Stops the worker processes (SIGTERM, so each finishes its job) and waits for them.
@@ -270,7 +316,7 @@ async fn main() {
         .map(|f| format!("{data}{f}"));
         let mut args = vec!["ingest"];
         args.extend(files.iter().map(String::as_str));
-        let out = process(&a, &url, dir.path(), &args).output().unwrap();
+        let out = process(&a, &url, dir.path(), &args, None).output().unwrap();
         assert!(
             out.status.success(),
             "ingest: {}",
@@ -281,6 +327,7 @@ async fn main() {
             &url,
             dir.path(),
             &["serve", "--no-workers"],
+            None,
             "listening on",
         );
         let base = line
@@ -308,7 +355,7 @@ async fn main() {
         }
     }
     let mut workers: Vec<Child> = (0..a.workers)
-        .map(|_| start_worker(&a, &url, dir.path()))
+        .map(|i| start_worker(&a, &url, dir.path(), i))
         .collect();
     if a.job != JobMix::Tiny {
         // The ingest's own preview job runs first, outside the measurement.
@@ -378,7 +425,7 @@ async fn main() {
     let submitted = started.elapsed();
     if a.backlog {
         workers = (0..a.workers)
-            .map(|_| start_worker(&a, &url, dir.path()))
+            .map(|i| start_worker(&a, &url, dir.path(), i))
             .collect();
     }
     loop {
