@@ -148,6 +148,12 @@ pub struct WorkerSettings {
     /// (`STIX__WORKERS__OPS_BIND`, e.g. `0.0.0.0:9100`); none by default.
     #[serde(default)]
     pub ops_bind: Option<String>,
+    /// Shortest time, in milliseconds, between two recorded progress steps of a running job
+    /// (`STIX__WORKERS__PROGRESS_EVERY_MS`, default 250): each recorded step is one database
+    /// write and one event to every subscriber, and a step reported sooner is held and
+    /// recorded when the time is up (or carried by the job's final status). 0 records every
+    /// step.
+    pub progress_every_ms: u64,
     /// Queued or running reconstruction jobs one user may have
     /// (`STIX__WORKERS__MAX_ACTIVE_JOBS_PER_USER`); beyond: `QUOTA_EXCEEDED`.
     pub max_active_jobs_per_user: u64,
@@ -250,6 +256,7 @@ login_attempts_per_minute = 10
 concurrency = 2
 stale_after_seconds = 300
 compute_threads = 0
+progress_every_ms = 250
 max_active_jobs_per_user = 10
 
 [reconstruction]

@@ -90,6 +90,8 @@ pub struct Backend {
     pub stale_after: Duration,
     /// See `WorkerSettings::compute_threads`.
     pub compute_threads: usize,
+    /// See `WorkerSettings::progress_every_ms`.
+    pub progress_every: Duration,
 }
 
 impl Backend {
@@ -167,6 +169,7 @@ impl Backend {
             },
             stale_after: Duration::from_secs(settings.workers.stale_after_seconds.max(1)),
             compute_threads: settings.workers.compute_threads,
+            progress_every: Duration::from_millis(settings.workers.progress_every_ms),
         })
     }
 }
@@ -191,6 +194,7 @@ impl Backend {
             runner: Arc::new(self.runner()),
             stale_after: self.stale_after,
             compute_threads: self.compute_threads,
+            progress_every: self.progress_every,
         })
     }
 }

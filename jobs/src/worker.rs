@@ -53,6 +53,9 @@ pub struct WorkerState {
     /// Threads the jobs of this process compute on (see [`size_compute_pool`]); 0: one per
     /// job slot, so that a process with `concurrency` slots uses that many cores.
     pub compute_threads: usize,
+    /// Shortest time between two recorded progress steps of a job (see [`Progress`]);
+    /// [`PROGRESS_EVERY`] unless the operator chose otherwise.
+    pub progress_every: Duration,
 }
 
 /// Sizes the threads that the algorithms' parallel parts (MEM's and FWDFIT's inner loops, the
@@ -78,7 +81,8 @@ pub fn size_compute_pool(threads: usize) -> usize {
     }
 }
 
-/// Shortest time between two recorded progress steps of a job. A step reported sooner
+/// Shortest time between two recorded progress steps of a job, by default
+/// (`STIX__WORKERS__PROGRESS_EVERY_MS`). A step reported sooner
 /// after the last one (or after the claim, which records the first stage) is held and
 /// recorded when this time is up, unless a later step replaces it or the job ends first:
 /// its final update then carries the last stage. Subscribers still see every job's
@@ -92,6 +96,7 @@ pub struct Progress {
     events: EventBus,
     job: reconstruction_job::Model,
     pacing: Arc<std::sync::Mutex<Pacing>>,
+    every: Duration,
 }
 
 /// When the last progress step was recorded, the step waiting to be, and the step the job
@@ -116,12 +121,19 @@ pub struct ProgressStep {
 }
 
 impl Progress {
-    /// Progress reporting for `job` (the worker makes one per attempt).
-    pub fn new(db: DatabaseConnection, events: EventBus, job: reconstruction_job::Model) -> Self {
+    /// Progress reporting for `job` (the worker makes one per attempt), recording a step at
+    /// most `every` (0: every step as it is reported).
+    pub fn new(
+        db: DatabaseConnection,
+        events: EventBus,
+        job: reconstruction_job::Model,
+        every: Duration,
+    ) -> Self {
         Self {
             db,
             events,
             job,
+            every,
             // The claim recorded the first stage.
             pacing: Arc::new(std::sync::Mutex::new(Pacing {
                 recorded_at: tokio::time::Instant::now(),
@@ -148,7 +160,7 @@ impl Progress {
     }
 
     /// Records and publishes a stage and `done/total` progress: at once when the last step
-    /// was recorded at least [`PROGRESS_EVERY`] ago, else when that time is up (a step
+    /// was recorded at least the pacing interval ago, else when that time is up (a step
     /// reported meanwhile replaces this one). A failed immediate write fails the job as
     /// transient; a failed delayed one is logged and left to the next step or the end.
     pub async fn report(&self, stage: &str, done: i32, total: i32) -> Result<(), JobFailure> {
@@ -159,7 +171,7 @@ impl Progress {
         };
         let now_due = {
             let mut p = self.pacing();
-            let due = p.recorded_at + PROGRESS_EVERY;
+            let due = p.recorded_at + self.every;
             if p.flush.is_none() && tokio::time::Instant::now() >= due {
                 p.recorded_at = tokio::time::Instant::now();
                 true
@@ -562,7 +574,12 @@ pub async fn handle(
         return Ok(());
     };
 
-    let progress = Progress::new(state.db.clone(), state.events.clone(), job.clone());
+    let progress = Progress::new(
+        state.db.clone(),
+        state.events.clone(),
+        job.clone(),
+        state.progress_every,
+    );
     let concluded = progress.clone();
     let runner = state.runner.clone();
     let job_for_run = job.clone();

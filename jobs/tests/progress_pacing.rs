@@ -1,7 +1,8 @@
 //! A running job's progress is recorded at most every `PROGRESS_EVERY`, on the real
 //! database (SQLite here, PostgreSQL with `TEST_DATABASE_URL`): steps reported sooner are
 //! held and the latest one recorded when the time is up; a held step of a job that ended
-//! is handed back for its final update; a step after a quiet spell is recorded at once.
+//! is handed back for its final update; a step after a quiet spell is recorded at once. With
+//! an interval of zero every step is recorded as it is reported.
 
 use jobs::events::EventBus;
 use jobs::kinds::{JobKind, JobStatus};
@@ -48,7 +49,7 @@ async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() 
     let job = am.update(&db).await.unwrap();
     let events = EventBus::default();
     let mut heard = events.subscribe();
-    let progress = Progress::new(db.clone(), events.clone(), job.clone());
+    let progress = Progress::new(db.clone(), events.clone(), job.clone(), PROGRESS_EVERY);
 
     // Three steps right after the claim: none is written yet.
     for done in 0..3 {
@@ -86,7 +87,7 @@ async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() 
     );
 
     // A held step of a job that is no longer running is not written either.
-    let progress = Progress::new(db.clone(), events.clone(), job.clone());
+    let progress = Progress::new(db.clone(), events.clone(), job.clone(), PROGRESS_EVERY);
     progress.report("imaging", 7, 10).await.unwrap();
     let mut am = reconstruction_job::Entity::find_by_id(job.id)
         .one(&db)
@@ -103,4 +104,41 @@ async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() 
         heard.try_recv().is_err(),
         "an ended job's step is not published"
     );
+}
+
+/// With no pacing (`STIX__WORKERS__PROGRESS_EVERY_MS=0`) every step is written and published
+/// as it is reported, and nothing is held for the final update.
+#[tokio::test]
+async fn with_no_interval_every_step_is_recorded_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = jobs::test_support::fresh_database(dir.path())
+        .await
+        .unwrap();
+    let queue = Queue::setup(&db, 1).await.unwrap();
+    let (job, _) = submit(
+        &db,
+        &queue,
+        NewJob {
+            kind: JobKind::Preview,
+            request: serde_json::json!({ "pacing": 0 }),
+            science_file_id: None,
+            owner_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut am = job.clone().into_active_model();
+    am.status = Set(JobStatus::Running.as_str().to_string());
+    am.stage = Set(Some("reading".into()));
+    let job = am.update(&db).await.unwrap();
+    let events = EventBus::default();
+    let mut heard = events.subscribe();
+    let progress = Progress::new(db.clone(), events.clone(), job.clone(), Duration::ZERO);
+    for done in 0..3 {
+        progress.report("imaging", done, 3).await.unwrap();
+        assert_eq!(stored(&db, job.id).await, (Some("imaging".into()), done, 3));
+        let e = heard.try_recv().expect("an event per step");
+        assert_eq!((e.status, e.done, e.total), (JobStatus::Running, done, 3));
+    }
+    assert_eq!(progress.stop(), None, "nothing held");
 }

@@ -94,6 +94,7 @@ async fn pool(stale_after: Duration) -> Pool {
         runner: Arc::new(Faulty),
         stale_after,
         compute_threads: 0,
+        progress_every: jobs::worker::PROGRESS_EVERY,
     });
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(run_pool(state, 1, Duration::from_secs(5), async move {

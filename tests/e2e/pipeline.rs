@@ -281,7 +281,12 @@ async fn reingesting_changes_nothing() {
         .unwrap()
         .unwrap();
     let runner = jobs::pipeline::PreviewRunner::new(db.clone(), app.data_dir.clone());
-    let progress = jobs::worker::Progress::new(db.clone(), app.state.events.clone(), job.clone());
+    let progress = jobs::worker::Progress::new(
+        db.clone(),
+        app.state.events.clone(),
+        job.clone(),
+        jobs::worker::PROGRESS_EVERY,
+    );
     runner.run(&job, progress).await.unwrap();
     assert_eq!(count().await, before);
     assert_eq!(walk(&app.data_dir), files_before);
