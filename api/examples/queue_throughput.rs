@@ -35,6 +35,16 @@
 //! `--pin` starts each worker process under `taskset -c` on CPUs of its own (worker `i` on
 //! CPUs `i × concurrency …`, round the machine's CPUs), as the README advises operators to
 //! run worker processes that share a machine; the other processes and PostgreSQL stay free.
+//!
+//! `--scaling ROUNDS` measures how throughput scales from one worker process to `--workers`
+//! (2 by default): it runs this benchmark `ROUNDS` times with one worker and `ROUNDS` times
+//! with `--workers`, interleaved (one first in odd rounds, the other in even rounds, so that a
+//! drift of the machine favours neither), and prints every run, the ratio per round, its
+//! median and the ratio of the summed jobs per second:
+//!
+//! ```sh
+//! target/release/examples/queue_throughput --job clean --jobs 600 --clients 10 --backlog --pin --scaling 10
+//! ```
 
 use jobs::queue::Queue;
 use jobs::store::entities::reconstruction_job;
@@ -67,6 +77,7 @@ struct Args {
     clients: usize,
     backlog: bool,
     pin: bool,
+    scaling: Option<usize>,
 }
 
 fn args() -> Args {
@@ -87,6 +98,7 @@ fn args() -> Args {
         clients: 20,
         backlog: false,
         pin: false,
+        scaling: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -115,6 +127,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency N"),
             "--jobs" => a.jobs = v.parse().expect("--jobs N"),
             "--clients" => a.clients = v.parse().expect("--clients N"),
+            "--scaling" => a.scaling = Some(v.parse().expect("--scaling ROUNDS")),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -284,9 +297,84 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// `--scaling`: this benchmark run again as a child process per measurement, one worker
+/// process against `a.workers`, in interleaved rounds.
+fn scaling(a: &Args, rounds: usize) {
+    let workers = if a.workers > 1 { a.workers } else { 2 };
+    // This invocation's arguments without `--scaling` and `--workers`, which are set per run.
+    let mut base = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        match k.as_str() {
+            "--backlog" | "--pin" => base.push(k),
+            "--scaling" | "--workers" => {
+                it.next();
+            }
+            _ => {
+                base.push(k);
+                base.extend(it.next());
+            }
+        }
+    }
+    let exe = std::env::current_exe().expect("own path");
+    let run = |w: usize| -> f64 {
+        let out = Command::new(&exe)
+            .args(&base)
+            .args(["--workers", &w.to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("the benchmark runs");
+        assert!(out.status.success(), "a run with {w} workers failed");
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        println!("{line}");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("the run's JSON line");
+        assert_eq!(v["jobs_not_run_exactly_once"], 0, "{line}");
+        assert_eq!(v["not_succeeded"], 0, "{line}");
+        v["jobs_per_s"].as_f64().expect("jobs_per_s")
+    };
+    let mut pairs = Vec::new();
+    for r in 0..rounds {
+        let (one, many) = if r % 2 == 0 {
+            let one = run(1);
+            (one, run(workers))
+        } else {
+            let many = run(workers);
+            (run(1), many)
+        };
+        pairs.push((one, many));
+    }
+    let mut ratios: Vec<f64> = pairs.iter().map(|(one, many)| many / one).collect();
+    let per_round: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    ratios.sort_by(f64::total_cmp);
+    let n = ratios.len();
+    let median = if n % 2 == 1 {
+        ratios[n / 2]
+    } else {
+        (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0
+    };
+    let (sum_one, sum_many) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (one, many)| (a + one, b + many));
+    println!(
+        "{{\"scaling_workers\":{workers},\"rounds\":{rounds},\"ratio_per_round\":[{}],\"ratio_median\":{median:.3},\"ratio_of_sums\":{:.3},\"one_jobs_per_s\":{:?},\"many_jobs_per_s\":{:?}}}",
+        per_round.join(","),
+        sum_many / sum_one,
+        pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+        pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
+    if let Some(rounds) = a.scaling {
+        scaling(&a, rounds.max(1));
+        return;
+    }
     let name = format!("stix_e2e_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(a.admin.as_str())
         .await
