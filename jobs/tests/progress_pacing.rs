@@ -23,8 +23,13 @@ async fn stored(db: &sea_orm::DatabaseConnection, id: i64) -> (Option<String>, i
     (j.stage, j.progress_done, j.progress_total)
 }
 
-#[tokio::test]
-async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() {
+/// A fresh database (kept in the returned directory) with one submitted job, running at its
+/// first stage as a claim leaves it.
+async fn running_job() -> (
+    tempfile::TempDir,
+    sea_orm::DatabaseConnection,
+    reconstruction_job::Model,
+) {
     let dir = tempfile::tempdir().unwrap();
     let db = jobs::test_support::fresh_database(dir.path())
         .await
@@ -42,11 +47,16 @@ async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() 
     )
     .await
     .unwrap();
-    // As a claim leaves it: running, at its first stage.
     let mut am = job.clone().into_active_model();
     am.status = Set(JobStatus::Running.as_str().to_string());
     am.stage = Set(Some("reading".into()));
     let job = am.update(&db).await.unwrap();
+    (dir, db, job)
+}
+
+#[tokio::test]
+async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() {
+    let (_dir, db, job) = running_job().await;
     let events = EventBus::default();
     let mut heard = events.subscribe();
     let progress = Progress::new(db.clone(), events.clone(), job.clone(), PROGRESS_EVERY);
@@ -110,27 +120,7 @@ async fn progress_is_recorded_at_most_every_interval_and_the_latest_step_wins() 
 /// as it is reported, and nothing is held for the final update.
 #[tokio::test]
 async fn with_no_interval_every_step_is_recorded_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = jobs::test_support::fresh_database(dir.path())
-        .await
-        .unwrap();
-    let queue = Queue::setup(&db, 1).await.unwrap();
-    let (job, _) = submit(
-        &db,
-        &queue,
-        NewJob {
-            kind: JobKind::Preview,
-            request: serde_json::json!({ "pacing": 0 }),
-            science_file_id: None,
-            owner_id: None,
-        },
-    )
-    .await
-    .unwrap();
-    let mut am = job.clone().into_active_model();
-    am.status = Set(JobStatus::Running.as_str().to_string());
-    am.stage = Set(Some("reading".into()));
-    let job = am.update(&db).await.unwrap();
+    let (_dir, db, job) = running_job().await;
     let events = EventBus::default();
     let mut heard = events.subscribe();
     let progress = Progress::new(db.clone(), events.clone(), job.clone(), Duration::ZERO);
