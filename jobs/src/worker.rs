@@ -171,13 +171,15 @@ impl Progress {
         };
         let now_due = {
             let mut p = self.pacing();
-            let due = p.recorded_at + self.every;
-            if p.flush.is_none() && tokio::time::Instant::now() >= due {
+            // An interval too long to be represented is never up: steps are then carried by
+            // the final status only.
+            let due = p.recorded_at.checked_add(self.every);
+            if p.flush.is_none() && due.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 p.recorded_at = tokio::time::Instant::now();
                 true
             } else {
                 p.held = Some(step.clone());
-                if p.flush.is_none() {
+                if let (None, Some(due)) = (&p.flush, due) {
                     let me = self.clone();
                     p.flush = Some(tokio::spawn(async move {
                         tokio::time::sleep_until(due).await;

@@ -132,3 +132,29 @@ async fn with_no_interval_every_step_is_recorded_at_once() {
     }
     assert_eq!(progress.stop(), None, "nothing held");
 }
+
+/// An interval too long to be represented (`STIX__WORKERS__PROGRESS_EVERY_MS` near `u64::MAX`)
+/// is never up: no step is written on its own, nothing panics, and the last step is handed
+/// back for the final status.
+#[tokio::test]
+async fn an_interval_beyond_any_clock_holds_every_step_for_the_final_status() {
+    let (_dir, db, job) = running_job().await;
+    let events = EventBus::default();
+    let mut heard = events.subscribe();
+    let progress = Progress::new(
+        db.clone(),
+        events.clone(),
+        job.clone(),
+        Duration::from_millis(u64::MAX),
+    );
+    for done in 0..3 {
+        progress.report("imaging", done, 3).await.unwrap();
+    }
+    assert_eq!(stored(&db, job.id).await, (Some("reading".into()), 0, 0));
+    assert!(heard.try_recv().is_err(), "nothing published");
+    let held = progress.stop().expect("the last step, held");
+    assert_eq!(
+        (held.stage.as_str(), held.done, held.total),
+        ("imaging", 2, 3)
+    );
+}
