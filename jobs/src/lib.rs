@@ -8,6 +8,7 @@ pub mod file_cache;
 pub mod ingest;
 pub mod kinds;
 pub mod metrics;
+pub mod pg_worker_queue;
 pub mod pipeline;
 pub mod queue;
 pub mod reconstruction;

@@ -4,6 +4,7 @@
 
 use crate::events::{EventBus, JobEvent};
 use crate::kinds::JobStatus;
+use crate::pg_worker_queue::PgWorkerQueue;
 use crate::queue::{Queue, QueueTask};
 use crate::store::entities::reconstruction_job;
 use apalis::prelude::{Attempt, BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
@@ -719,8 +720,7 @@ fn register(
             );
             WorkerBuilder::new(name.as_str())
                 .backend(
-                    storage
-                        .clone()
+                    PgWorkerQueue::new(&storage)
                         .poll_with_strategy(Notified::new(notices, Duration::from_secs(1))),
                 )
                 .data(st.clone())
