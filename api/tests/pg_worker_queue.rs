@@ -2,7 +2,8 @@
 //! a throwaway database of the machine's PostgreSQL (admin connection `STIX_TEST_PG_ADMIN`,
 //! else `TEST_DATABASE_URL`, else the local server): the tasks that the service's queue
 //! pushes are each run once, acknowledged in apalis' table as done by the worker that ran
-//! them, and a worker name already registered is refused.
+//! them, the workers' heartbeats find them registered, and a worker name already registered
+//! is refused.
 
 mod support;
 
@@ -110,7 +111,22 @@ async fn two_workers_run_every_task_once_and_acknowledge_it_as_theirs() {
     })
     .await;
     let rows = task_rows(&db).await;
+    // apalis' heartbeat (every 5 s on the service's queue) finds the workers as registered.
+    support::until("both workers' heartbeats recorded", || async {
+        db.query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS n FROM apalis.workers WHERE last_seen > started_at",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+            == 2
+    })
+    .await;
     for w in &workers {
+        assert!(!w.is_finished(), "a worker stopped on an error");
         w.abort();
     }
 
