@@ -7,7 +7,9 @@
 
 mod support;
 
-use apalis::prelude::{BoxDynError, Data, WorkerBuilder, WorkerBuilderExt, WorkerContext};
+use apalis::prelude::{
+    BoxDynError, Data, WorkerBuilder, WorkerBuilderExt, WorkerContext, WorkerError,
+};
 use apalis_core::backend::ext::BackendExt;
 use jobs::pg_worker_queue::PgWorkerQueue;
 use jobs::queue::{Queue, QueueTask};
@@ -40,11 +42,40 @@ async fn queue_on(pg: &support::ThrowawayPg) -> (DatabaseConnection, Queue) {
     (db, queue)
 }
 
-fn backend(queue: &Queue) -> PgWorkerQueue<QueueTask> {
-    match queue {
-        Queue::Postgres(storage) => PgWorkerQueue::new(storage),
-        Queue::Sqlite(_) => panic!("the queue of a PostgreSQL database is on PostgreSQL"),
-    }
+/// A worker named `name` of one slot on `queue`, as the service builds it (woken by apalis'
+/// notifications and every 200 ms), recording what it runs in `runs`; runs until it fails.
+fn worker(
+    name: &str,
+    queue: &Queue,
+    runs: &Runs,
+) -> impl Future<Output = Result<(), WorkerError>> + Send + 'static {
+    let Queue::Postgres(storage) = queue else {
+        panic!("the queue of a PostgreSQL database is on PostgreSQL")
+    };
+    let notices =
+        apalis_postgres::Pubsub::new(storage.pool().clone(), storage.config().queue.to_string());
+    WorkerBuilder::new(name)
+        .backend(
+            PgWorkerQueue::new(storage)
+                .poll_with_strategy(Notified::new(notices, Duration::from_millis(200))),
+        )
+        .data(runs.clone())
+        .concurrency(1)
+        .build(record)
+        .run()
+}
+
+/// How many rows `from` (a table and its condition) holds.
+async fn count(db: &DatabaseConnection, from: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(
+        DbBackend::Postgres,
+        format!("SELECT count(*) AS n FROM {from}"),
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get("", "n")
+    .unwrap()
 }
 
 /// apalis' rows of the queue's tasks: job id → (status, lock_by, attempts, done).
@@ -83,24 +114,7 @@ async fn two_workers_run_every_task_once_and_acknowledge_it_as_theirs() {
     let names = ["lean-a", "lean-b"];
     let workers: Vec<_> = names
         .iter()
-        .map(|name| {
-            let Queue::Postgres(storage) = &queue else {
-                unreachable!()
-            };
-            let notices = apalis_postgres::Pubsub::new(
-                storage.pool().clone(),
-                storage.config().queue.to_string(),
-            );
-            let worker = WorkerBuilder::new(*name)
-                .backend(
-                    backend(&queue)
-                        .poll_with_strategy(Notified::new(notices, Duration::from_millis(200))),
-                )
-                .data(runs.clone())
-                .concurrency(1)
-                .build(record);
-            tokio::spawn(worker.run())
-        })
+        .map(|name| tokio::spawn(worker(name, &queue, &runs)))
         .collect();
 
     support::until("every task acknowledged", || async {
@@ -113,16 +127,7 @@ async fn two_workers_run_every_task_once_and_acknowledge_it_as_theirs() {
     let rows = task_rows(&db).await;
     // apalis' heartbeat (every 5 s on the service's queue) finds the workers as registered.
     support::until("both workers' heartbeats recorded", || async {
-        db.query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT count(*) AS n FROM apalis.workers WHERE last_seen > started_at",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap()
-            == 2
+        count(&db, "apalis.workers WHERE last_seen > started_at").await == 2
     })
     .await;
     for w in &workers {
@@ -171,36 +176,16 @@ async fn a_worker_name_already_registered_is_refused_and_takes_nothing() {
     let pg = support::ThrowawayPg::create().await;
     let (db, queue) = queue_on(&pg).await;
     let runs: Runs = Arc::default();
-    let first = WorkerBuilder::new("taken")
-        .backend(
-            backend(&queue).poll_with_strategy(jobs::worker::Tick::new(Duration::from_millis(100))),
-        )
-        .data(runs.clone())
-        .concurrency(1)
-        .build(record);
-    let first = tokio::spawn(first.run());
+    let first = tokio::spawn(worker("taken", &queue, &runs));
     // The first worker has registered once its name is in apalis' table.
     support::until("the first worker registered", || async {
-        db.query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT 1 AS one FROM apalis.workers WHERE id = 'taken'",
-        ))
-        .await
-        .unwrap()
-        .is_some()
+        count(&db, "apalis.workers WHERE id = 'taken'").await == 1
     })
     .await;
     first.abort();
     queue.push(QueueTask::for_job(7), None).await.unwrap();
 
-    let second = WorkerBuilder::new("taken")
-        .backend(
-            backend(&queue).poll_with_strategy(jobs::worker::Tick::new(Duration::from_millis(100))),
-        )
-        .data(runs.clone())
-        .concurrency(1)
-        .build(record);
-    let outcome = tokio::time::timeout(support::TIMEOUT, second.run())
+    let outcome = tokio::time::timeout(support::TIMEOUT, worker("taken", &queue, &runs))
         .await
         .expect("the second worker stops on its own");
     let error = outcome
