@@ -1,5 +1,6 @@
 //! The apalis queue on the service's own database: `SqliteStorage` on the embedded default,
-//! `PostgresStorage` (with LISTEN/NOTIFY wake-ups) when several processes share PostgreSQL.
+//! `PostgresStorage` (with LISTEN/NOTIFY wake-ups) when several processes share PostgreSQL,
+//! whose workers take their tasks through [`crate::pg_worker_queue`].
 //! Apalis is only the queue; the `reconstruction_jobs` table is the source of truth.
 
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
