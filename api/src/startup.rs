@@ -107,6 +107,7 @@ impl Backend {
             Duration::from_secs(settings.database.connect_timeout_seconds),
         )
         .await?;
+        jobs::store::tls::warn_if_tls_on_loopback(&db, &settings.database.url).await;
         // Several processes starting at once on a fresh database race to create the schema;
         // the loser sees a transient error, so try a few times before giving up.
         let batch = settings.workers.concurrency.max(1);

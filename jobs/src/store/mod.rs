@@ -3,6 +3,7 @@
 
 pub mod entities;
 pub mod pagination;
+pub mod tls;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
