@@ -12,7 +12,12 @@
 //! cargo build --bin stix-archive --example queue_throughput
 //! target/debug/examples/queue_throughput --workers 2 --concurrency 1 --jobs 200 --clients 20
 //! ```
-//! (`--admin postgres://postgres@127.0.0.1:5432/postgres` by default; `--bin` the binary.)
+//! (`--admin postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable` by default; `--bin`
+//! the binary.) Every process of a run is on this machine, so, as the README advises for
+//! PostgreSQL on the same machine, none of them speaks TLS to it: Debian's PostgreSQL offers
+//! TLS, and a URL without `sslmode` takes it (`prefer`), which costs each job CPU on both sides
+//! of every statement. To measure with TLS, give `--admin` a URL without `sslmode`; for the
+//! Unix socket, `postgres://postgres@localhost/postgres?host=/var/run/postgresql`.
 //!
 //! With `--job clean` (a 129² CLEAN of one minute of the M1.2 flare) or `--job box` (the
 //! five algorithms of one box), real reconstructions are measured instead: an operator's
@@ -90,7 +95,7 @@ fn args() -> Args {
     let mut a = Args {
         job: JobMix::Tiny,
         rate: None,
-        admin: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        admin: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into(),
         bin: default_bin,
         workers: 1,
         concurrency: 1,
