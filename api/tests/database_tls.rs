@@ -12,7 +12,6 @@
 mod support;
 
 use jobs::store::tls::{LOOPBACK_TLS_WARNING, loopback_with_default_tls, uses_tls};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use std::time::Duration;
 use support::{Proc, ThrowawayPg};
 
@@ -55,16 +54,7 @@ async fn a_loopback_url_that_takes_tls_by_default_is_reported_at_start() {
         jobs::store::redact(&default_url)
     );
     let db = connect(&default_url).await;
-    let ssl = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_setting('ssl') AS ssl",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<String>("", "ssl")
-        .unwrap();
+    let ssl = support::pg_setting(&db, "ssl").await;
     assert_eq!(ssl, "on", "this test needs a PostgreSQL that offers TLS");
     assert!(
         uses_tls(&db).await.unwrap(),

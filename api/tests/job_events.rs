@@ -16,8 +16,7 @@ use jobs::submit::{NewJob, submit};
 use sea_orm::sea_query::Expr;
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -27,18 +26,6 @@ async fn open(url: &str) -> DatabaseConnection {
     jobs::store::connect(url, 4, Duration::from_secs(5))
         .await
         .unwrap()
-}
-
-async fn application_name(db: &DatabaseConnection) -> String {
-    db.query_one_raw(Statement::from_string(
-        DbBackend::Postgres,
-        "SELECT current_setting('application_name') AS name",
-    ))
-    .await
-    .unwrap()
-    .unwrap()
-    .try_get::<String>("", "name")
-    .unwrap()
 }
 
 async fn new_job(db: &DatabaseConnection, queue: &Queue, k: u32) -> reconstruction_job::Model {
@@ -72,14 +59,14 @@ async fn the_database_notifies_each_visible_change_of_a_job_once_with_its_state(
     let db = open(&pg.url).await;
     jobs::store::migrate(&db).await.unwrap();
     let queue = Queue::setup(&db, 1).await.unwrap();
-    let origin = application_name(&db).await;
+    let origin = support::pg_setting(&db, "application_name").await;
     assert!(
         origin.starts_with(jobs::store::APPLICATION_NAME_PREFIX),
         "store::connect names its connections: {origin}"
     );
     assert_ne!(
         origin,
-        application_name(&open(&pg.url).await).await,
+        support::pg_setting(&open(&pg.url).await, "application_name").await,
         "each pool has its own name, so processes tell their notices apart"
     );
     let mut listener = PgListener::connect(&pg.url).await.unwrap();

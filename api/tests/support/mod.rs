@@ -55,6 +55,21 @@ pub fn with_database(admin: &str, name: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
+/// The value of the server setting `name` (`current_setting`) on a connection of `db`.
+pub async fn pg_setting(db: &sea_orm::DatabaseConnection, name: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    db.query_one_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT current_setting($1) AS value",
+        [name.into()],
+    ))
+    .await
+    .unwrap()
+    .unwrap_or_else(|| panic!("no value for the setting {name}"))
+    .try_get::<String>("", "value")
+    .unwrap()
+}
+
 /// A database created for one test and dropped at its end.
 pub struct ThrowawayPg {
     /// Its URL.
