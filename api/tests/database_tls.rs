@@ -12,7 +12,6 @@
 mod support;
 
 use jobs::store::tls::{LOOPBACK_TLS_WARNING, loopback_with_default_tls, uses_tls};
-use std::time::Duration;
 use support::{Proc, ThrowawayPg};
 
 /// `url` with its query replaced by `query` (none when empty).
@@ -23,12 +22,6 @@ fn with_query(url: &str, query: &str) -> String {
     } else {
         format!("{base}?{query}")
     }
-}
-
-async fn connect(url: &str) -> sea_orm::DatabaseConnection {
-    jobs::store::connect(url, 2, Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|e| panic!("connect {}: {e}", jobs::store::redact(url)))
 }
 
 /// Starts a `worker` on `url`, waits until it runs, and returns whether it logged the warning.
@@ -53,7 +46,7 @@ async fn a_loopback_url_that_takes_tls_by_default_is_reported_at_start() {
         "this test needs the machine's PostgreSQL on a loopback address, not {}",
         jobs::store::redact(&default_url)
     );
-    let db = connect(&default_url).await;
+    let db = support::pg_connect(&default_url).await;
     let ssl = support::pg_setting(&db, "ssl").await;
     assert_eq!(ssl, "on", "this test needs a PostgreSQL that offers TLS");
     assert!(
@@ -64,10 +57,10 @@ async fn a_loopback_url_that_takes_tls_by_default_is_reported_at_start() {
 
     let required = with_query(&pg.url, "sslmode=require");
     let disabled = with_query(&pg.url, "sslmode=disable");
-    let db = connect(&required).await;
+    let db = support::pg_connect(&required).await;
     assert!(uses_tls(&db).await.unwrap(), "sslmode=require encrypts");
     db.close().await.unwrap();
-    let db = connect(&disabled).await;
+    let db = support::pg_connect(&disabled).await;
     assert!(!uses_tls(&db).await.unwrap(), "sslmode=disable does not");
     db.close().await.unwrap();
 

@@ -22,12 +22,6 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn open(url: &str) -> DatabaseConnection {
-    jobs::store::connect(url, 4, Duration::from_secs(5))
-        .await
-        .unwrap()
-}
-
 async fn new_job(db: &DatabaseConnection, queue: &Queue, k: u32) -> reconstruction_job::Model {
     let job = NewJob {
         kind: JobKind::Preview,
@@ -56,7 +50,7 @@ async fn set(db: &impl ConnectionTrait, id: i64, cols: Vec<(reconstruction_job::
 async fn the_database_notifies_each_visible_change_of_a_job_once_with_its_state() {
     use reconstruction_job::Column as C;
     let pg = support::ThrowawayPg::create().await;
-    let db = open(&pg.url).await;
+    let db = support::pg_connect(&pg.url).await;
     jobs::store::migrate(&db).await.unwrap();
     let queue = Queue::setup(&db, 1).await.unwrap();
     let origin = support::pg_setting(&db, "application_name").await;
@@ -66,7 +60,7 @@ async fn the_database_notifies_each_visible_change_of_a_job_once_with_its_state(
     );
     assert_ne!(
         origin,
-        support::pg_setting(&open(&pg.url).await, "application_name").await,
+        support::pg_setting(&support::pg_connect(&pg.url).await, "application_name").await,
         "each pool has its own name, so processes tell their notices apart"
     );
     let mut listener = PgListener::connect(&pg.url).await.unwrap();
@@ -173,9 +167,9 @@ async fn a_process_hears_the_job_changes_of_others_and_not_its_own_notices() {
     use reconstruction_job::Column as C;
     let pg = support::ThrowawayPg::create().await;
     // Two processes' pools: `a` has subscribers, `b` only writes.
-    let a = open(&pg.url).await;
+    let a = support::pg_connect(&pg.url).await;
     jobs::store::migrate(&a).await.unwrap();
-    let b = open(&pg.url).await;
+    let b = support::pg_connect(&pg.url).await;
     let queue = Queue::setup(&a, 1).await.unwrap();
     let bus = EventBus::for_database(&a, &pg.url, WAIT, Hearing::AllProcesses).await;
     assert!(bus.is_listening());

@@ -55,6 +55,14 @@ pub fn with_database(admin: &str, name: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
+/// A pool of a few connections to `url`, opened as the service opens its own
+/// (`jobs::store::connect`, which names them).
+pub async fn pg_connect(url: &str) -> sea_orm::DatabaseConnection {
+    jobs::store::connect(url, 4, Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("connect {}: {e}", jobs::store::redact(url)))
+}
+
 /// The value of the server setting `name` (`current_setting`) on a connection of `db`.
 pub async fn pg_setting(db: &sea_orm::DatabaseConnection, name: &str) -> String {
     use sea_orm::ConnectionTrait;
